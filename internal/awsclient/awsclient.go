@@ -1,0 +1,97 @@
+// Package awsclient builds the AWS configuration every client of a run shares:
+// the SDK's default chain, a retryer fit for a job that polls for many minutes,
+// and, when asked, a role assumed with the job's GitHub OIDC token.
+package awsclient
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// MaxAttempts is how often a call is tried before its error is returned: a
+// run makes hundreds of calls, so the SDK's default of 3 lets a throttled
+// account fail a rotation half-way.
+const MaxAttempts = 10
+
+// DefaultMaxBackoff caps the wait between two attempts of one call.
+const DefaultMaxBackoff = 20 * time.Second
+
+// Options say how to reach AWS.
+type Options struct {
+	Region       string // overrides the chain's region when set
+	RoleToAssume string // assumed with IDToken when set
+	// IDToken fetches the job's OIDC token (audience sts.amazonaws.com).
+	IDToken    func(ctx context.Context) (string, error)
+	MaxBackoff time.Duration // 0: DefaultMaxBackoff; tests shorten it
+	// Extra load options, applied last: tests point the SDK at awsfake here.
+	Extra []func(*config.LoadOptions) error
+}
+
+// Load returns the configuration for every client of the run.
+func Load(ctx context.Context, o Options) (aws.Config, error) {
+	maxBackoff := o.MaxBackoff
+	if maxBackoff == 0 {
+		maxBackoff = DefaultMaxBackoff
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(s *retry.StandardOptions) {
+				s.MaxAttempts = MaxAttempts
+				s.MaxBackoff = maxBackoff
+				// The client-side retry quota would otherwise run dry under
+				// sustained throttling and turn retryable errors fatal.
+				s.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	opts = append(opts, o.Extra...)
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, fmt.Errorf("no AWS region: set the aws-region input or AWS_REGION (aws-actions/configure-aws-credentials sets it)")
+	}
+	if o.RoleToAssume != "" {
+		cfg.Credentials = webIdentity(ctx, cfg, o)
+	}
+	return cfg, nil
+}
+
+// webIdentity assumes the role with the job's OIDC token; the credentials
+// cache renews it before it expires, so a wait longer than the role's session
+// keeps working.
+func webIdentity(ctx context.Context, cfg aws.Config, o Options) aws.CredentialsProvider {
+	provider := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), o.RoleToAssume,
+		tokenFunc{ctx: ctx, fetch: o.IDToken},
+		func(w *stscreds.WebIdentityRoleOptions) { w.RoleSessionName = "ecs-registry-rotate" })
+	return aws.NewCredentialsCache(provider)
+}
+
+// tokenFunc adapts IDToken to the SDK's context-free token retriever.
+type tokenFunc struct {
+	ctx   context.Context
+	fetch func(ctx context.Context) (string, error)
+}
+
+func (t tokenFunc) GetIdentityToken() ([]byte, error) {
+	if t.fetch == nil {
+		return nil, fmt.Errorf("role-to-assume needs the job's OIDC token: run inside GitHub Actions with `permissions: id-token: write`")
+	}
+	token, err := t.fetch(t.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get the job's OIDC token for role-to-assume (does the job have `permissions: id-token: write`?): %w", err)
+	}
+	return []byte(token), nil
+}

@@ -1,0 +1,45 @@
+// Package inputs reads the action's inputs (INPUT_* under GitHub Actions, flags
+// elsewhere), validates every one of them and produces one immutable Config.
+package inputs
+
+import "time"
+
+// AuthMode says where ECS reads the registry credentials from.
+type AuthMode string
+
+const (
+	ModeSecretsManager AuthMode = "secrets-manager"
+	ModeECSConfig      AuthMode = "ecs-config"
+)
+
+// Config is every input of CONTRACT.md, parsed and validated. It is built once
+// by Load and never changed afterwards.
+type Config struct {
+	AuthMode              AuthMode
+	SecretID              string
+	Username              string
+	Password              string
+	Registry              string
+	ECSConfigAuthType     string // "dockercfg" or "docker"
+	Cluster               string
+	Services              []string // blanks and duplicates removed, order kept
+	ForceNewDeployment    bool
+	MinimumHealthyPercent *int32 // nil: leave the services' value as it is
+	Wait                  bool
+	Timeout               time.Duration
+	PollInterval          time.Duration
+	FailFast              bool
+	RestartAgent          bool
+	VerifyCredentials     bool
+	DryRun                bool
+	RollbackOnFailure     bool
+	RoleToAssume          string
+	AWSRegion             string
+
+	// InActions is true when the inputs came from INPUT_* (GITHUB_ACTIONS=true).
+	InActions bool
+
+	// Warnings are inputs that are valid but probably not what was meant, for
+	// the caller to print (as ::warning:: under Actions); they never stop a run.
+	Warnings []string
+}
