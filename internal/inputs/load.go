@@ -1,0 +1,174 @@
+package inputs
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Load reads every input of CONTRACT.md and validates all of them up front.
+//
+// Each input comes from the first source that has it: the flag (--secret-id),
+// then the environment variable INPUT_<NAME> (INPUT_SECRET-ID, as the Actions
+// runner sets it; trimmed, and empty counts as unset because the runner sets
+// every declared input), then the default of CONTRACT.md. A flag given
+// explicitly wins even when empty.
+//
+// For --help or -h, Load writes the usage text to usage and returns ErrHelp.
+// For bad input it returns Problems holding every problem found; the Config
+// returned beside them is partial, but its InActions and Password are set so
+// that the caller can mask the password and format the errors for Actions.
+// A nil getenv means an empty environment; a nil usage discards the text.
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if usage == nil {
+		usage = io.Discard
+	}
+	fs := newFlagSet()
+	argErrs, help := parseArgs(fs, args)
+	if help {
+		writeHelp(usage)
+		return Config{}, ErrHelp
+	}
+	l := &loader{raw: resolve(fs, getenv), inActions: getenv("GITHUB_ACTIONS") == "true"}
+	l.argProblems(argErrs)
+	cfg := l.config()
+	if len(l.problems) > 0 {
+		return cfg, l.sortedProblems()
+	}
+	return cfg, nil
+}
+
+// rawValue keeps a flag's text as given, so that flags and INPUT_* variables
+// go through one validation path and all problems are reported together.
+type rawValue struct{ s string }
+
+func (v *rawValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.s
+}
+
+func (v *rawValue) Set(s string) error { v.s = s; return nil }
+
+// boolValue lets a boolean flag stand alone (--dry-run) or take =value
+// (--wait=false) while still keeping the text for the getBooleanInput check.
+type boolValue struct{ rawValue }
+
+func (*boolValue) IsBoolFlag() bool { return true }
+
+func newFlagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("ecs-registry-rotate", flag.ContinueOnError)
+	// Errors become Problems and help is written by writeHelp, so the flag
+	// package must print nothing itself.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	for _, s := range specs {
+		var v flag.Value = &rawValue{s.def}
+		if s.isBool() {
+			v = &boolValue{rawValue{s.def}}
+		}
+		fs.Var(v, s.name, s.meaning)
+	}
+	return fs
+}
+
+// argError is a command-line problem kept as text until the password is
+// known, so that it can be withheld from the message.
+type argError struct {
+	msg      string
+	position int // 1-based index of a stray argument; 0 for a flag error
+}
+
+// parseArgs reports every bad flag and stray argument, not just the first:
+// the flag package stops at the first one, so parsing resumes after it.
+func parseArgs(fs *flag.FlagSet, args []string) (errs []argError, help bool) {
+	rest := args
+	for len(rest) > 0 {
+		err := fs.Parse(rest)
+		if err == flag.ErrHelp {
+			return nil, true
+		}
+		left := fs.Args()
+		switch {
+		case err != nil:
+			errs = append(errs, argError{msg: err.Error()})
+			// Only a malformed flag (---x) is left unconsumed; the length
+			// check guarantees progress whatever the flag package does.
+			if len(left) > 0 && (len(left) == len(rest) || strings.HasPrefix(err.Error(), "bad flag syntax")) {
+				left = left[1:]
+			}
+		case len(left) > 0:
+			errs = append(errs, argError{position: len(args) - len(left) + 1})
+			left = left[1:]
+		}
+		rest = left
+	}
+	return errs, false
+}
+
+// resolve picks each input's text from the flag, INPUT_<NAME> or the default.
+func resolve(fs *flag.FlagSet, getenv func(string) string) map[string]string {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	raw := make(map[string]string, len(specs))
+	for _, s := range specs {
+		env := strings.TrimSpace(getenv(envName(s.name)))
+		switch {
+		case set[s.name]:
+			raw[s.name] = fs.Lookup(s.name).Value.String()
+		case env != "":
+			raw[s.name] = env
+		default:
+			raw[s.name] = s.def
+		}
+	}
+	return raw
+}
+
+// argProblems turns command-line errors into Problems. A stray argument is
+// not echoed: after a mistyped flag (--passwrod hunter2) it is the password.
+func (l *loader) argProblems(errs []argError) {
+	for _, e := range errs {
+		if e.position > 0 {
+			l.problemf("", "unexpected argument at position %d (not shown, it may be a secret): "+
+				"every input is a flag, --name value or --name=value, and a boolean takes its value after \"=\", as --wait=false", e.position)
+			continue
+		}
+		l.problemf("", "%s; run with --help for the list of flags", l.withhold(flagErrorText(e.msg)))
+	}
+}
+
+// flagErrorText words the flag package's errors as --help spells flags. A
+// malformed flag is echoed whole, so any "=value" is dropped: it may be the password.
+func flagErrorText(msg string) string {
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "flag --" + name + " needs a value"
+	}
+	msg, _, _ = strings.Cut(msg, "=")
+	return msg
+}
+
+// sortedProblems orders problems as CONTRACT.md lists the inputs, command-line
+// problems first, so the output reads like the table.
+func (l *loader) sortedProblems() Problems {
+	rank := map[string]int{"": -1}
+	for i, s := range specs {
+		rank[s.name] = i
+	}
+	ps := slices.Clone(l.problems)
+	slices.SortStableFunc(ps, func(a, b Problem) int { return rank[a.Input] - rank[b.Input] })
+	return ps
+}
+
+func (l *loader) problemf(input, format string, args ...any) {
+	l.problems = append(l.problems, Problem{Input: input, Message: fmt.Sprintf(format, args...)})
+}

@@ -1,0 +1,140 @@
+package inputs
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Input names, exactly as in CONTRACT.md; a test keeps the two in step.
+const (
+	inAuthMode              = "auth-mode"
+	inSecretID              = "secret-id"
+	inUsername              = "username"
+	inPassword              = "password"
+	inRegistry              = "registry"
+	inECSConfigAuthType     = "ecs-config-auth-type"
+	inCluster               = "cluster"
+	inServices              = "services"
+	inForceNewDeployment    = "force-new-deployment"
+	inMinimumHealthyPercent = "minimum-healthy-percent"
+	inWait                  = "wait"
+	inTimeout               = "timeout"
+	inPollInterval          = "poll-interval"
+	inFailFast              = "fail-fast"
+	inRestartAgent          = "restart-agent"
+	inVerifyCredentials     = "verify-credentials"
+	inDryRun                = "dry-run"
+	inRollbackOnFailure     = "rollback-on-failure"
+	inRoleToAssume          = "role-to-assume"
+	inAWSRegion             = "aws-region"
+)
+
+// DefaultRegistry is the key under which the ECS agent looks up Docker Hub
+// credentials (AWS-FACTS: "Keys").
+const DefaultRegistry = "https://index.docker.io/v1/"
+
+// inputSpec describes one input for the flag set and --help.
+type inputSpec struct {
+	name    string
+	def     string
+	arg     string // placeholder in --help; "" for a boolean
+	meaning string // one line, condensed from CONTRACT.md
+	// required is shown in --help instead of an empty default.
+	required string
+}
+
+func (s inputSpec) isBool() bool { return s.arg == "" }
+
+// specs is in CONTRACT.md's order, which is also the order problems are reported in.
+var specs = []inputSpec{
+	{name: inAuthMode, def: string(ModeSecretsManager), arg: "MODE",
+		meaning: "secrets-manager or ecs-config: where ECS reads the registry credentials"},
+	{name: inSecretID, arg: "ID", required: "required in secrets-manager mode",
+		meaning: "ARN or name of the secret that task definitions name in repositoryCredentials"},
+	{name: inUsername, arg: "USER", required: "required",
+		meaning: "the new registry user name"},
+	{name: inPassword, arg: "PASS", required: "required",
+		meaning: "the new registry password or token; masked before anything is printed"},
+	{name: inRegistry, def: DefaultRegistry, arg: "URL",
+		meaning: "the registry the credentials are for: the ECS_ENGINE_AUTH_DATA key and the host verify-credentials logs in to"},
+	{name: inECSConfigAuthType, def: "dockercfg", arg: "TYPE",
+		meaning: "dockercfg or docker: the ECS_ENGINE_AUTH_TYPE written in ecs-config mode"},
+	{name: inCluster, arg: "NAME|ARN", required: "required",
+		meaning: "the ECS cluster, name or ARN"},
+	{name: inServices, arg: "LIST",
+		meaning: "service names or ARNs, comma or newline separated; empty means every service that pulls with these credentials"},
+	{name: inForceNewDeployment, def: "true",
+		meaning: "force a new deployment of each service"},
+	{name: inMinimumHealthyPercent, arg: "PERCENT",
+		meaning: "set the services' minimumHealthyPercent for this deployment (0-200); empty leaves it as it is"},
+	{name: inWait, def: "true",
+		meaning: "wait for the new deployments to finish"},
+	{name: inTimeout, def: "15m", arg: "DURATION",
+		meaning: "how long to wait, a Go duration"},
+	{name: inPollInterval, def: "5s", arg: "DURATION",
+		meaning: "how often to look at the deployments while waiting"},
+	{name: inFailFast, def: "true",
+		meaning: "fail as soon as a task of the new deployment fails to pull or start"},
+	{name: inRestartAgent, def: "true",
+		meaning: "ecs-config mode: restart the ECS agent after rewriting ecs.config"},
+	{name: inVerifyCredentials, def: "true",
+		meaning: "before writing anything, log in to the registry and check each affected image can be pulled"},
+	{name: inDryRun, def: "false",
+		meaning: "print the plan (secret, instances, services, images) and change nothing"},
+	{name: inRollbackOnFailure, def: "false",
+		meaning: "if the rollout fails, put the previous credentials back and roll the services again"},
+	{name: inRoleToAssume, arg: "ARN",
+		meaning: "assume this IAM role with the job's OIDC token; empty uses the SDK's default chain"},
+	{name: inAWSRegion, arg: "REGION",
+		meaning: "overrides the SDK's region"},
+}
+
+// envName is how the Actions runner names an input's variable: upper-cased,
+// hyphens kept (AWS-FACTS: "Inputs arrive as INPUT_<NAME>").
+func envName(input string) string {
+	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(input, " ", "_"))
+}
+
+// writeHelp is hand-written rather than flag.PrintDefaults because that omits
+// empty defaults and cannot say which inputs are required.
+func writeHelp(w io.Writer) {
+	fmt.Fprint(w, `Usage: ecs-registry-rotate --cluster NAME --username USER --password PASS [--secret-id ID] [flags]
+
+Rotates the private-registry credentials that Amazon ECS pulls images with,
+rolls the services onto them and checks that the new tasks really pulled.
+
+Flags:
+`)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range specs {
+		fmt.Fprintf(tw, "  --%s\t%s (%s)\n", flagSynopsis(s), s.meaning, defaultNote(s))
+	}
+	tw.Flush()
+	fmt.Fprint(w, `
+Every flag can also be given as the environment variable INPUT_<NAME>, the flag
+name upper-cased with hyphens kept (INPUT_SECRET-ID), as GitHub Actions sets
+them; a flag wins over the variable. INPUT_PASSWORD keeps the password out of
+the process list. Booleans take true|True|TRUE|false|False|FALSE; as flags,
+--dry-run alone means true and --wait=false turns a default off.
+`)
+}
+
+func flagSynopsis(s inputSpec) string {
+	if s.isBool() {
+		return s.name + "[=BOOL]"
+	}
+	return s.name + " " + s.arg
+}
+
+func defaultNote(s inputSpec) string {
+	switch {
+	case s.def != "":
+		return "default: " + s.def
+	case s.required != "":
+		return s.required
+	default:
+		return "default: empty"
+	}
+}

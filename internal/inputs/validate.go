@@ -1,0 +1,258 @@
+package inputs
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	partitionRE = `aws[a-z-]*`
+	regionRE    = `[a-z]{2}(?:-[a-z]+)+-[0-9]+`
+	ecsNameRE   = `[A-Za-z0-9_-]{1,255}`
+	secretRE    = `[A-Za-z0-9/_+=.@-]{1,512}`
+	hostLabelRE = `[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?`
+	iamNameRE   = `[A-Za-z0-9+=,.@_-]`
+)
+
+var (
+	ecsNameMatch       = regexp.MustCompile(`^` + ecsNameRE + `$`)
+	clusterARNMatch    = regexp.MustCompile(`^arn:` + partitionRE + `:ecs:` + regionRE + `:[0-9]{12}:cluster/(` + ecsNameRE + `)$`)
+	serviceARNMatch    = regexp.MustCompile(`^arn:` + partitionRE + `:ecs:` + regionRE + `:[0-9]{12}:service/(` + ecsNameRE + `)/` + ecsNameRE + `$`)
+	oldServiceARNMatch = regexp.MustCompile(`^arn:` + partitionRE + `:ecs:` + regionRE + `:[0-9]{12}:service/` + ecsNameRE + `$`)
+	secretNameMatch    = regexp.MustCompile(`^` + secretRE + `$`)
+	secretARNMatch     = regexp.MustCompile(`^arn:` + partitionRE + `:secretsmanager:` + regionRE + `:[0-9]{12}:secret:` + secretRE + `$`)
+	roleARNMatch       = regexp.MustCompile(`^arn:` + partitionRE + `:iam::[0-9]{12}:role/(?:` + iamNameRE + `+/)*` + iamNameRE + `{1,64}$`)
+	regionMatch        = regexp.MustCompile(`^` + regionRE + `$`)
+	hostMatch          = regexp.MustCompile(`^` + hostLabelRE + `(?:\.` + hostLabelRE + `)*$`)
+	portMatch          = regexp.MustCompile(`^[0-9]{1,5}$`)
+)
+
+// loader holds the raw text of every input and collects what is wrong with it.
+type loader struct {
+	raw       map[string]string
+	inActions bool
+	problems  Problems
+	warnings  []string
+}
+
+func (l *loader) config() Config {
+	c := Config{InActions: l.inActions}
+	c.AuthMode = AuthMode(l.oneOf(inAuthMode, string(ModeSecretsManager), string(ModeECSConfig)))
+	c.SecretID = l.secretID(c.AuthMode)
+	c.Username = l.username()
+	c.Password = l.password()
+	c.Registry = l.registry(c.AuthMode)
+	c.ECSConfigAuthType = l.oneOf(inECSConfigAuthType, "dockercfg", "docker")
+	c.Cluster = l.cluster()
+	c.Services = l.services(clusterName(c.Cluster))
+	c.ForceNewDeployment = l.boolean(inForceNewDeployment)
+	c.MinimumHealthyPercent = l.percent()
+	c.Wait = l.boolean(inWait)
+	c.Timeout, c.PollInterval = l.durations()
+	c.FailFast = l.boolean(inFailFast)
+	c.RestartAgent = l.boolean(inRestartAgent)
+	c.VerifyCredentials = l.boolean(inVerifyCredentials)
+	c.DryRun = l.boolean(inDryRun)
+	c.RollbackOnFailure = l.boolean(inRollbackOnFailure)
+	c.RoleToAssume = l.optional(inRoleToAssume, roleARNMatch,
+		"is not an IAM role ARN; use arn:aws:iam::<12-digit account>:role/<name> (a path before the name is allowed), or leave it empty")
+	c.AWSRegion = l.optional(inAWSRegion, regionMatch,
+		"is not an AWS region code; use one such as us-east-1, eu-central-2, us-gov-west-1 or cn-north-1, or leave it empty")
+	c.Warnings = l.warnings
+	return c
+}
+
+// show quotes a value for a message unless it holds the password: a password
+// pasted into the wrong input must not be echoed into the job log.
+func (l *loader) show(v string) string {
+	return l.withhold(strconv.Quote(v))
+}
+
+func (l *loader) withhold(s string) string {
+	if pw := l.raw[inPassword]; pw != "" && strings.Contains(s, pw) {
+		return "(value not shown: it contains the password)"
+	}
+	return s
+}
+
+// missing tells how to set a required input in the way the user runs the tool.
+func (l *loader) missing(input, what string) {
+	how := "pass --" + input + " or set " + envName(input)
+	if l.inActions {
+		how = "set " + input + " under the step's with:"
+	}
+	l.problemf(input, "is required: %s; %s", what, how)
+}
+
+func (l *loader) oneOf(input string, allowed ...string) string {
+	v := l.raw[input]
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.problemf(input, "%s is not allowed; use %s", l.show(v), strings.Join(allowed, " or "))
+	return ""
+}
+
+// boolean accepts exactly what the Actions toolkit's getBooleanInput accepts,
+// so a workflow behaves the same here as with a JavaScript action.
+func (l *loader) boolean(input string) bool {
+	switch l.raw[input] {
+	case "true", "True", "TRUE":
+		return true
+	case "false", "False", "FALSE":
+		return false
+	}
+	l.problemf(input, "%s is not a boolean; use true, True, TRUE, false, False or FALSE", l.show(l.raw[input]))
+	return false
+}
+
+func (l *loader) optional(input string, re *regexp.Regexp, complaint string) string {
+	v := l.raw[input]
+	if v != "" && !re.MatchString(v) {
+		l.problemf(input, "%s %s", l.show(v), complaint)
+	}
+	return v
+}
+
+func (l *loader) cluster() string {
+	v := l.raw[inCluster]
+	switch {
+	case v == "":
+		l.missing(inCluster, "the ECS cluster name or ARN")
+	case !ecsNameMatch.MatchString(v) && !clusterARNMatch.MatchString(v):
+		l.problemf(inCluster, "%s is neither a cluster name (1-255 letters, digits, - and _) "+
+			"nor an ECS cluster ARN (arn:aws:ecs:<region>:<12-digit account>:cluster/<name>)", l.show(v))
+	}
+	return v
+}
+
+// clusterName is what a service ARN's cluster segment is compared with; ""
+// when the cluster input is invalid, so that no second problem follows from it.
+func clusterName(cluster string) string {
+	if m := clusterARNMatch.FindStringSubmatch(cluster); m != nil {
+		return m[1]
+	}
+	if ecsNameMatch.MatchString(cluster) {
+		return cluster
+	}
+	return ""
+}
+
+func (l *loader) secretID(mode AuthMode) string {
+	v := l.raw[inSecretID]
+	switch {
+	case v == "" && mode == ModeSecretsManager:
+		l.missing(inSecretID, "the secret's name or ARN, in secrets-manager mode")
+	case v == "":
+	case !secretNameMatch.MatchString(v) && !secretARNMatch.MatchString(v):
+		l.problemf(inSecretID, "%s is neither a secret name (1-512 ASCII letters, digits and /_+=.@-) "+
+			"nor a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>)", l.show(v))
+	case mode == ModeECSConfig:
+		l.warnings = append(l.warnings, "input secret-id is ignored in ecs-config mode")
+	}
+	return v
+}
+
+func (l *loader) username() string {
+	v := l.raw[inUsername]
+	switch {
+	case v == "":
+		l.missing(inUsername, "the new registry user name")
+	case strings.Contains(v, ":"):
+		l.problemf(inUsername, `contains ":", which registry basic auth reads as the end of the user name; use a user name without ":"`)
+	case strings.ContainsFunc(v, isSpaceOrControl) || !utf8.ValidString(v):
+		l.problemf(inUsername, "contains white space, a control character or invalid UTF-8; use a user name of printable characters without spaces")
+	}
+	return v
+}
+
+// password never shows the value, not even in part: the problem is printed
+// before anything could mask it.
+func (l *loader) password() string {
+	v := l.raw[inPassword]
+	switch {
+	case v == "":
+		l.missing(inPassword, "the new registry password or token")
+	case strings.ContainsFunc(v, unicode.IsControl) || !utf8.ValidString(v):
+		l.problemf(inPassword, "contains a newline, another control character or invalid UTF-8, "+
+			"which cannot be written safely into ecs.config or the secret (the value is not shown); "+
+			"use a password of printable characters")
+	}
+	return v
+}
+
+func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
+func (l *loader) services(cluster string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range strings.FieldsFunc(l.raw[inServices], func(r rune) bool { return r == ',' || r == '\n' }) {
+		s = strings.TrimSpace(s)
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+		l.checkService(s, cluster)
+	}
+	return out
+}
+
+func (l *loader) checkService(s, cluster string) {
+	if ecsNameMatch.MatchString(s) || oldServiceARNMatch.MatchString(s) {
+		return
+	}
+	m := serviceARNMatch.FindStringSubmatch(s)
+	switch {
+	case m == nil:
+		l.problemf(inServices, "%s is neither a service name (1-255 letters, digits, - and _) nor an ECS service ARN "+
+			"(arn:aws:ecs:<region>:<12-digit account>:service/<cluster>/<name>)", l.show(s))
+	case cluster != "" && m[1] != cluster:
+		l.problemf(inServices, "%s belongs to cluster %q, not to the cluster input %q; list only services of cluster %q",
+			l.show(s), m[1], cluster, cluster)
+	}
+}
+
+func (l *loader) percent() *int32 {
+	v := l.raw[inMinimumHealthyPercent]
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 200 {
+		l.problemf(inMinimumHealthyPercent, "%s is not allowed; use a whole number from 0 to 200 (without %%), or leave it empty", l.show(v))
+		return nil
+	}
+	p := int32(n)
+	return &p
+}
+
+func (l *loader) durations() (timeout, poll time.Duration) {
+	timeout = l.duration(inTimeout)
+	poll = l.duration(inPollInterval)
+	if timeout > 0 && poll >= timeout {
+		l.problemf(inPollInterval, "poll-interval %s must be shorter than timeout %s; lower poll-interval (such as 5s) or raise timeout (such as 15m)",
+			poll, timeout)
+	}
+	return timeout, poll
+}
+
+func (l *loader) duration(input string) time.Duration {
+	v := l.raw[input]
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		l.problemf(input, "%s is not a Go duration; write a number with a unit, such as 15m, 90s or 1h30m", l.show(v))
+	case d <= 0:
+		l.problemf(input, "%s is not longer than zero; use a positive duration such as 15m or 90s", l.show(v))
+	default:
+		return d
+	}
+	return 0
+}
