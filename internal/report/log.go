@@ -1,0 +1,82 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
+)
+
+// Plan prints what the rotation touches, as a table.
+func (r *Reporter) Plan(p plan.Plan, registry string) {
+	r.Infof("cluster  %s", p.ClusterARN)
+	r.Infof("secret   %s (current version %s)", p.Secret.ARN, p.Secret.VersionID)
+	r.Infof("registry %s", registry)
+	if len(p.Services) == 0 {
+		r.Infof("services none")
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tDESIRED\tRUNNING\tCONTAINER\tIMAGE\tUSES SECRET")
+	for _, s := range p.Services {
+		for i, c := range s.Containers {
+			name, td, desired, running := s.Name, lastPart(s.TaskDefinition), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
+			if i > 0 {
+				name, td, desired, running = "", "", "", ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, td, desired, running, c.Name, c.Image, yesNo(c.UsesSecret))
+		}
+	}
+	tw.Flush()
+	if len(p.Services) > 0 {
+		for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+			r.Infof("%s", line)
+		}
+	}
+	for _, w := range p.Warnings {
+		r.Warningf("%s", w)
+	}
+}
+
+// VerifyResults prints one line per checked image.
+func (r *Reporter) VerifyResults(results []verify.ImageResult) {
+	for _, v := range results {
+		if v.Status == verify.StatusOK {
+			r.Infof("ok    %s (%s, %s)", v.Image, shortDigest(v.Digest), v.Duration.Round(time.Millisecond))
+			continue
+		}
+		r.Infof("FAIL  %s: %s", v.Image, v.Detail)
+	}
+}
+
+// Progress prints a service's line when its state changed.
+func (r *Reporter) Progress(s rollout.ServiceResult) {
+	state := s.RolloutState
+	if state == "" {
+		state = "-"
+	}
+	r.Infof("%-20s deployment %s  %d/%d running  %d pending  %d failed  %s  %s",
+		s.Service, s.DeploymentID, s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks, state, s.Elapsed.Round(time.Second))
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func lastPart(arn string) string {
+	return arn[strings.LastIndex(arn, "/")+1:]
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}

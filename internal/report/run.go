@@ -1,0 +1,74 @@
+package report
+
+import (
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/secret"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
+)
+
+// Result values of the `result` output.
+const (
+	ResultSuccess    = "success"
+	ResultFailed     = "failed"
+	ResultRolledBack = "rolled-back"
+	ResultUnchanged  = "unchanged"
+	ResultDryRun     = "dry-run"
+)
+
+// Run is everything one run did, as the report renders it. Fields stay nil
+// or empty for steps that did not happen.
+type Run struct {
+	Result      string
+	Mode        string
+	Cluster     string // as given
+	Plan        *plan.Plan
+	Verify      []verify.ImageResult
+	Secret      *secret.Outcome
+	Deployments []rollout.Deployment
+	Watch       *rollout.Result
+	Failure     *Failure
+}
+
+// Failure is the step that failed and why.
+type Failure struct {
+	Step     string // "plan", "verify", "update secret", "deploy", "rollout", "cancelled"
+	Resource string
+	Err      error
+}
+
+// services is the `services` output: what the watch saw, or, when it did not
+// run, the deployments started or planned.
+func (run Run) services() []rollout.ServiceResult {
+	if run.Watch != nil {
+		return run.Watch.Services
+	}
+	if len(run.Deployments) > 0 {
+		results := make([]rollout.ServiceResult, 0, len(run.Deployments))
+		for _, d := range run.Deployments {
+			results = append(results, rollout.ServiceResult{
+				Service: d.Service, Cluster: d.Cluster, DeploymentID: d.DeploymentID,
+				RolloutState: "IN_PROGRESS", DesiredCount: d.DesiredCount, State: rollout.StateInProgress,
+			})
+		}
+		return results
+	}
+	if run.Plan == nil {
+		return []rollout.ServiceResult{}
+	}
+	results := make([]rollout.ServiceResult, 0, len(run.Plan.Services))
+	for _, s := range run.Plan.Services {
+		results = append(results, rollout.ServiceResult{
+			Service: s.Name, Cluster: run.Plan.ClusterARN,
+			DesiredCount: s.DesiredCount, RunningCount: s.RunningCount,
+		})
+	}
+	return results
+}
+
+func (run Run) failedTasks() []rollout.FailedTask {
+	if run.Watch == nil || run.Watch.FailedTasks == nil {
+		return []rollout.FailedTask{}
+	}
+	return run.Watch.FailedTasks
+}

@@ -1,0 +1,169 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
+)
+
+// Steps, as failures and the summary name them.
+const (
+	StepInputs    = "inputs"
+	StepPlan      = "plan"
+	StepVerify    = "verify credentials"
+	StepSecret    = "update secret"
+	StepDeploy    = "deploy"
+	StepRollout   = "rollout"
+	StepCancelled = "cancelled"
+)
+
+// examplesPerReason bounds the failed tasks listed under one reason.
+const examplesPerReason = 3
+
+var resultIcons = map[string]string{
+	ResultSuccess: "✅", ResultFailed: "❌", ResultRolledBack: "↩️", ResultUnchanged: "✔️", ResultDryRun: "📝",
+}
+
+// Summary renders the job summary in Markdown.
+func Summary(run Run) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s ecs-registry-rotate: %s\n\n", resultIcons[run.Result], run.Result)
+	writeHeadline(&b, run)
+	writeServices(&b, run)
+	writeFailedTasks(&b, run)
+	writeVerify(&b, run.Verify)
+	writeWarnings(&b, run)
+	return b.String()
+}
+
+func writeHeadline(b *strings.Builder, run Run) {
+	fmt.Fprintf(b, "- Mode: `%s`\n- Cluster: `%s`\n", run.Mode, run.Cluster)
+	if run.Plan != nil {
+		fmt.Fprintf(b, "- Secret: `%s`\n", run.Plan.Secret.ARN)
+	}
+	if run.Secret != nil {
+		if run.Secret.Changed {
+			fmt.Fprintf(b, "- Secret version: `%s` (was `%s`)\n", run.Secret.VersionID, run.Secret.PreviousVersionID)
+		} else {
+			fmt.Fprintf(b, "- Secret version: `%s` (already held these credentials; not written)\n", run.Secret.VersionID)
+		}
+	}
+	if run.Failure != nil {
+		fmt.Fprintf(b, "- Failed step: **%s**: %s\n", run.Failure.Step, mdEscape(run.Failure.Err.Error()))
+	}
+	b.WriteString("\n")
+}
+
+func writeServices(b *strings.Builder, run Run) {
+	services := run.services()
+	if len(services) == 0 {
+		b.WriteString("No service to deploy.\n\n")
+		return
+	}
+	b.WriteString("### Services\n\n| Service | Deployment | Rollout state | Desired | Running | Pending | Failed | Result | Time |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range services {
+		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d | %d | %s | %s |\n",
+			s.Service, code(s.DeploymentID), orDash(s.RolloutState), s.DesiredCount, s.RunningCount, s.PendingCount, s.FailedTasks,
+			orDash(serviceResult(s)), elapsed(s.Elapsed))
+	}
+	b.WriteString("\n")
+}
+
+func serviceResult(s rollout.ServiceResult) string {
+	if s.Reason == "" {
+		return string(s.State)
+	}
+	return fmt.Sprintf("%s: %s", s.State, mdEscape(s.Reason))
+}
+
+// writeFailedTasks groups the failed tasks by ECS's reason: a hundred tasks
+// failing for one reason are one problem, shown once with a few examples.
+func writeFailedTasks(b *strings.Builder, run Run) {
+	tasks := run.failedTasks()
+	if len(tasks) == 0 {
+		return
+	}
+	var reasons []string
+	byReason := map[string][]rollout.FailedTask{}
+	for _, t := range tasks {
+		reason := taskReason(t)
+		if _, seen := byReason[reason]; !seen {
+			reasons = append(reasons, reason)
+		}
+		byReason[reason] = append(byReason[reason], t)
+	}
+	fmt.Fprintf(b, "### Failed tasks (%d)\n\n", len(tasks))
+	for _, reason := range reasons {
+		group := byReason[reason]
+		fmt.Fprintf(b, "**%s** (%d task%s)\n\n", mdEscape(reason), len(group), plural(len(group)))
+		fmt.Fprintf(b, "> %s\n\n", Hint(group[0]))
+		for _, t := range group[:min(len(group), examplesPerReason)] {
+			fmt.Fprintf(b, "- %s task `%s`%s, %s\n", t.Service, taskID(t.TaskArn), mdEscape(containerPart(t)), orDash(t.StopCode))
+		}
+		if rest := len(group) - examplesPerReason; rest > 0 {
+			fmt.Fprintf(b, "- …and %d more\n", rest)
+		}
+		b.WriteString("\n")
+	}
+}
+
+func writeVerify(b *strings.Builder, results []verify.ImageResult) {
+	if len(results) == 0 {
+		return
+	}
+	b.WriteString("### Credentials checked against the registry\n\n| Image | Registry | Result |\n|---|---|---|\n")
+	for _, v := range results {
+		result := "ok"
+		if v.Status != verify.StatusOK {
+			result = fmt.Sprintf("%s: %s", v.Status, mdEscape(v.Detail))
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", v.Image, v.Registry, result)
+	}
+	b.WriteString("\n")
+}
+
+func writeWarnings(b *strings.Builder, run Run) {
+	if run.Plan == nil || len(run.Plan.Warnings) == 0 {
+		return
+	}
+	b.WriteString("### Warnings\n\n")
+	for _, w := range run.Plan.Warnings {
+		fmt.Fprintf(b, "- %s\n", mdEscape(w))
+	}
+	b.WriteString("\n")
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func code(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return "`" + s + "`"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func elapsed(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return d.Round(time.Second).String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
