@@ -1,0 +1,49 @@
+package inputs
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+)
+
+// actionInputs reads the inputs and their defaults from the repository's
+// action.yml (its own simple layout: two-space keys under `inputs:`).
+func actionInputs(t *testing.T) (names []string, defaults map[string]string) {
+	t.Helper()
+	f, err := os.Open("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	defaults = map[string]string{}
+	section, current := "", ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case !strings.HasPrefix(line, " ") && strings.HasSuffix(line, ":"):
+			section = strings.TrimSuffix(line, ":")
+		case section == "inputs" && strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   "):
+			current = strings.TrimSuffix(strings.TrimSpace(line), ":")
+			names = append(names, current)
+		case section == "inputs" && strings.HasPrefix(strings.TrimSpace(line), "default:"):
+			v := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "default:"))
+			defaults[current] = strings.Trim(v, `"`)
+		}
+	}
+	return names, defaults
+}
+
+func TestActionYAMLMatchesContract(t *testing.T) {
+	want, wantDefaults := contractInputs(t)
+	got, gotDefaults := actionInputs(t)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("action.yml inputs differ from CONTRACT.md:\n action.yml %q\n contract   %q", got, want)
+	}
+	for _, name := range want {
+		if gotDefaults[name] != wantDefaults[name] {
+			t.Errorf("action.yml default of %s is %q, CONTRACT.md says %q", name, gotDefaults[name], wantDefaults[name])
+		}
+	}
+}
