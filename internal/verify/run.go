@@ -1,0 +1,139 @@
+package verify
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// check is one distinct image reference; inputs that resolve to the same
+// reference share it, so a duplicate costs nothing and reports the same.
+type check struct {
+	ref    name.Reference // nil when the input is not a valid reference
+	result ImageResult
+}
+
+type run struct {
+	creds Credentials
+	auth  authn.Authenticator
+	base  http.RoundTripper
+	opts  Options
+	scrub scrubber
+}
+
+func newRun(creds Credentials, opts Options) *run {
+	base := opts.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	return &run{
+		creds: creds,
+		auth:  &authn.Basic{Username: creds.Username, Password: creds.Password},
+		base:  base,
+		opts:  opts,
+		scrub: newScrubber(creds),
+	}
+}
+
+// plan parses the images the way Docker does (go-containerregistry's default
+// rules: "nginx" is index.docker.io/library/nginx:latest) and returns the
+// distinct checks plus, for each input, the check that answers it.
+func (r *run) plan(images []string) (checks, order []*check) {
+	byName := make(map[string]*check)
+	for _, image := range images {
+		ref, err := name.ParseReference(image)
+		if err != nil {
+			order = append(order, &check{result: badReference(err)})
+			continue
+		}
+		c, seen := byName[ref.Name()]
+		if !seen {
+			c = &check{ref: ref, result: ImageResult{Registry: ref.Context().RegistryStr()}}
+			byName[ref.Name()] = c
+			checks = append(checks, c)
+		}
+		order = append(order, c)
+	}
+	return checks, order
+}
+
+// checkAll logs in to every registry at once, then checks its images.
+func (r *run) checkAll(ctx context.Context, checks []*check) {
+	if r.creds.Username == "" || r.creds.Password == "" {
+		for _, c := range checks {
+			c.result.Status, c.result.Detail = StatusError, missingCredentials
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, group := range byRegistry(checks) {
+		wg.Go(func() { r.checkRegistry(ctx, group) })
+	}
+	wg.Wait()
+}
+
+func byRegistry(checks []*check) [][]*check {
+	index := make(map[string]int)
+	var groups [][]*check
+	for _, c := range checks {
+		key := c.ref.Context().Registry.Name()
+		i, ok := index[key]
+		if !ok {
+			i = len(groups)
+			index[key] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], c)
+	}
+	return groups
+}
+
+// checkRegistry logs in once before touching any manifest: rejected or
+// unreachable credentials then cost one attempt, not one per image, which
+// matters to registries that lock an account after repeated failed logins.
+func (r *run) checkRegistry(ctx context.Context, checks []*check) {
+	reg := checks[0].ref.Context().Registry
+	start := time.Now()
+	if err := r.login(ctx, reg); err != nil {
+		status, detail := r.explainLogin(ctx, reg.RegistryStr(), err)
+		for _, c := range checks {
+			c.result.Status, c.result.Detail = status, detail
+			c.result.Duration = time.Since(start)
+		}
+		return
+	}
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, c := range checks {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			c.result.Status, c.result.Detail = StatusError, cancelled(c.ref, ctx.Err())
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r.checkImage(ctx, c)
+		})
+	}
+	wg.Wait()
+}
+
+func (r *run) checkImage(parent context.Context, c *check) {
+	ctx, cancel := context.WithTimeout(parent, r.opts.Timeout)
+	defer cancel()
+	start := time.Now()
+	digest, err := r.fetchManifest(ctx, c.ref)
+	c.result.Duration = time.Since(start)
+	if err != nil {
+		c.result.Status, c.result.Detail = r.explainManifest(parent, c.ref, err)
+		return
+	}
+	c.result.Status, c.result.Digest = StatusOK, digest
+	c.result.Detail = found(c.ref, digest)
+}
