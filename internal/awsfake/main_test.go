@@ -1,0 +1,138 @@
+package awsfake
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Tests must never reach real AWS: fake static credentials, no instance
+// metadata, no profile from the developer's machine.
+func TestMain(m *testing.M) {
+	for k, v := range map[string]string{
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_ACCESS_KEY_ID":           fakeAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":       fakeSecretAccessKey,
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		os.Setenv(k, v)
+	}
+	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		os.Unsetenv(k)
+	}
+	os.Exit(m.Run())
+}
+
+const testTick = 20 * time.Millisecond
+
+type fixture struct {
+	*Server
+	cfg aws.Config
+	ecs *ecs.Client
+	sm  *secretsmanager.Client
+}
+
+func newFixture(t *testing.T, extra ...func(*config.LoadOptions) error) *fixture {
+	t.Helper()
+	s, err := Start(Options{Tick: testTick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	cfg, err := config.LoadDefaultConfig(context.Background(), append(s.LoadOptions(), extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{Server: s, cfg: cfg, ecs: ecs.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg)}
+}
+
+// privateApp sets up what a rotation works on: a private image in the fake
+// registry, a secret holding its credentials, a task definition naming the
+// secret, and a running service. secretValue lets a test put wrong
+// credentials in the secret.
+func (f *fixture) privateApp(t *testing.T, svc Service, secretValue string) (secretArn string) {
+	t.Helper()
+	image := f.PushImage("team/app:1.0")
+	f.SetRegistryCredentials(f.RegistryHost(), "robot", "s3cret")
+	secretArn = f.CreateSecret("registry/robot", secretValue)
+	td := f.RegisterTaskDefinition(TaskDefinition{
+		Family:           "app",
+		ExecutionRoleArn: "arn:aws:iam::123456789012:role/appExecution",
+		Containers:       []Container{{Name: "app", Image: image, CredentialsParameter: secretArn}},
+	})
+	svc.TaskDefinition = td
+	if svc.Cluster == "" {
+		svc.Cluster = "prod"
+	}
+	f.CreateService(svc)
+	return secretArn
+}
+
+const goodCreds = `{"username":"robot","password":"s3cret"}`
+const wrongCreds = `{"Username":"robot","Password":"old"}`
+
+// waitFor polls cond (which calls the fake, advancing its world) until it
+// holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(testTick / 4)
+	}
+}
+
+func (f *fixture) describe(t *testing.T, cluster, name string) ecstypes.Service {
+	t.Helper()
+	out, err := f.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{
+		Cluster: aws.String(cluster), Services: []string{name},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Services) != 1 {
+		t.Fatalf("DescribeServices(%s): %d services, failures %+v", name, len(out.Services), out.Failures)
+	}
+	return out.Services[0]
+}
+
+func (f *fixture) forceDeploy(t *testing.T, cluster, name string) string {
+	t.Helper()
+	out, err := f.ecs.UpdateService(context.Background(), &ecs.UpdateServiceInput{
+		Cluster: aws.String(cluster), Service: aws.String(name), ForceNewDeployment: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Service.Deployments[0].Id)
+}
+
+// tasksOf describes the tasks a deployment started, in either state.
+func (f *fixture) tasksOf(t *testing.T, cluster, deploymentID string, desired ecstypes.DesiredStatus) []ecstypes.Task {
+	t.Helper()
+	ctx := context.Background()
+	list, err := f.ecs.ListTasks(ctx, &ecs.ListTasksInput{
+		Cluster: aws.String(cluster), StartedBy: aws.String(deploymentID), DesiredStatus: desired,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.TaskArns) == 0 {
+		return nil
+	}
+	out, err := f.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Tasks
+}
