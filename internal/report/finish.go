@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
@@ -55,7 +54,7 @@ func (r *Reporter) annotateRollout(w rollout.Result) {
 			continue
 		}
 		msg := fmt.Sprintf("service %s, deployment %s: %s after %s (%d/%d running, %d pending, %d failed)",
-			s.Service, s.DeploymentID, s.State, s.Elapsed.Round(time.Second), s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks)
+			s.Service, s.DeploymentID, s.State, elapsed(s.Elapsed), s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks)
 		title := fmt.Sprintf("rollout: %s: %s", s.Service, s.State)
 		task, ok := firstFailure(w.FailedTasks, s.Service)
 		if s.RolloutState == "FAILED" && s.RolloutStateReason != "" && !strings.Contains(s.Reason, s.RolloutStateReason) {

@@ -60,7 +60,7 @@ func (r *Reporter) Progress(s rollout.ServiceResult) {
 		state = "-"
 	}
 	r.Infof("%-20s deployment %s  %d/%d running  %d pending  %d failed  %s  %s",
-		s.Service, s.DeploymentID, s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks, state, s.Elapsed.Round(time.Second))
+		s.Service, s.DeploymentID, s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks, state, elapsed(s.Elapsed))
 }
 
 func yesNo(b bool) string {

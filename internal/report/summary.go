@@ -72,11 +72,19 @@ func writeServices(b *strings.Builder, run Run) {
 	b.WriteString("\n")
 }
 
+// tableReasonLen keeps a table cell readable; the failed tasks below give
+// ECS's words in full.
+const tableReasonLen = 120
+
 func serviceResult(s rollout.ServiceResult) string {
 	if s.Reason == "" {
 		return string(s.State)
 	}
-	return fmt.Sprintf("%s: %s", s.State, mdEscape(s.Reason))
+	reason := s.Reason
+	if len(reason) > tableReasonLen {
+		reason = strings.ToValidUTF8(reason[:tableReasonLen], "") + "…"
+	}
+	return fmt.Sprintf("%s: %s", s.State, mdEscape(reason))
 }
 
 // writeFailedTasks groups the failed tasks by ECS's reason: a hundred tasks
@@ -157,6 +165,9 @@ func orDash(s string) string {
 func elapsed(d time.Duration) string {
 	if d == 0 {
 		return "-"
+	}
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
 }
