@@ -42,12 +42,30 @@ func realBinary(t *testing.T) string {
 	return binary
 }
 
-func (w *world) command(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (w *world) command(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
 	cmd := exec.Command(realBinary(t), args...)
 	cmd.Env = append(os.Environ(), w.fake.Env()...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	return cmd, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd, out
 }
 
 func TestBinaryHelpListsEveryInput(t *testing.T) {

@@ -140,7 +140,7 @@ func TestTimeoutReportsHowFarEachServiceGot(t *testing.T) {
 		t.Fatalf("exit %d, want 1", r.code)
 	}
 	annotation := lineWith(r.stdout, "::error title=rollout")
-	for _, want := range []string{"timed-out", "running", "failed"} {
+	for _, want := range []string{"timed out after 1.5s", "tasks running", "failed", "rolloutState IN_PROGRESS"} {
 		if !strings.Contains(annotation, want) {
 			t.Errorf("timeout annotation lacks %q: %s", want, annotation)
 		}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,9 +28,9 @@ func (r *Reporter) annotate(run Run) {
 		}
 		return
 	}
-	switch run.Failure.Step {
-	case StepRollout: // the services' own annotations say it all
-	case StepCancelled:
+	switch {
+	case errors.Is(run.Failure.Err, ErrNotRolledOut): // the services' own annotations say it all
+	case run.Failure.Step == StepCancelled:
 		r.Errorf("run cancelled", "%s", failureText(*run.Failure))
 	default:
 		r.Errorf(run.Failure.Step+" failed", "%s", failureText(*run.Failure))
@@ -46,29 +47,28 @@ func failureText(f Failure) string {
 	return f.Resource + ": " + f.Err.Error()
 }
 
-// annotateRollout gives each service that did not succeed its state, its
-// counts and, when a task failed, ECS's own words and what they mean.
+// annotateRollout gives each service that did not succeed the watch's
+// verdict (its counts, rollout state and events) and, when a task failed, the
+// task, container and image with what ECS's words mean.
 func (r *Reporter) annotateRollout(w rollout.Result) {
 	for _, s := range w.Services {
 		if s.State == rollout.StateSucceeded {
 			continue
 		}
-		msg := fmt.Sprintf("service %s, deployment %s: %s after %s (%d/%d running, %d pending, %d failed)",
-			s.Service, s.DeploymentID, s.State, elapsed(s.Elapsed), s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks)
 		title := fmt.Sprintf("rollout: %s: %s", s.Service, s.State)
-		task, ok := firstFailure(w.FailedTasks, s.Service)
-		if s.RolloutState == "FAILED" && s.RolloutStateReason != "" && !strings.Contains(s.Reason, s.RolloutStateReason) {
-			msg += ": rolloutState FAILED: " + s.RolloutStateReason
+		msg := fmt.Sprintf("service %s, deployment %s, after %s: ", s.Service, s.DeploymentID, elapsed(s.Elapsed))
+		if s.Reason != "" {
+			msg += s.Reason
+		} else {
+			msg += fmt.Sprintf("%s (%d/%d running, %d pending, %d failed)", s.State, s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks)
 		}
-		if s.Reason != "" && (!ok || !strings.Contains(s.Reason, taskReason(task))) {
-			msg += ": " + s.Reason
-		}
-		if ok {
+		if task, ok := firstFailure(w.FailedTasks, s.Service); ok {
 			title = fmt.Sprintf("rollout: %s: %s", s.Service, firstWord(taskReason(task)))
-			msg += fmt.Sprintf(". Task %s%s: %s. Hint: %s", taskID(task.TaskArn), containerPart(task), taskReason(task), Hint(task))
-		}
-		if len(s.RecentEvents) > 0 {
-			msg += ". Last events: " + strings.Join(s.RecentEvents, " | ")
+			msg += fmt.Sprintf(". Task %s%s", taskID(task.TaskArn), containerPart(task))
+			if !strings.Contains(s.Reason, taskReason(task)) {
+				msg += ": " + taskReason(task)
+			}
+			msg += ". Hint: " + Hint(task)
 		}
 		r.Errorf(title, "%s", msg)
 	}

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"errors"
+
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/secret"
@@ -29,6 +31,10 @@ type Run struct {
 	Watch       *rollout.Result
 	Failure     *Failure
 }
+
+// ErrNotRolledOut is the rollout failure whose causes the services'
+// own annotations give.
+var ErrNotRolledOut = errors.New("did not roll out on the new credentials")
 
 // Failure is the step that failed and why.
 type Failure struct {

@@ -201,8 +201,8 @@ func (r *runner) watch(ctx context.Context, deployments []rollout.Deployment) {
 		r.fail(report.StepRollout, "", err)
 		return
 	}
-	if bad := unfinished(result); bad > 0 {
-		r.fail(report.StepRollout, "", fmt.Errorf("%d of %d services did not roll out on the new credentials", bad, len(result.Services)))
+	if !result.Succeeded() {
+		r.fail(report.StepRollout, "", fmt.Errorf("%d of %d services %w", unfinished(result), len(result.Services), report.ErrNotRolledOut))
 	}
 }
 

@@ -1,0 +1,70 @@
+package rollout
+
+import "sync"
+
+// API limits of the calls the watch batches.
+const (
+	describeServicesBatch = 10  // DescribeServices: services a call
+	describeTasksBatch    = 100 // DescribeTasks: tasks a call
+	listTasksPage         = 100 // ListTasks: maxResults
+)
+
+// callsInFlight bounds the calls of one poll that run at once: 500 services
+// are 50 DescribeServices a poll, too slow one after the other for a 5 s poll
+// interval, while a handful at a time stays well inside ECS's request rates.
+const callsInFlight = 4
+
+// forEach runs fn(0..n-1) with at most callsInFlight at once and returns when
+// all have returned, so that a poll never leaves a goroutine behind.
+func forEach(n int, fn func(i int)) {
+	sem := make(chan struct{}, callsInFlight)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
+}
+
+// chunks splits items into slices of at most size, in order.
+func chunks[T any](items []T, size int) [][]T {
+	var out [][]T
+	for len(items) > size {
+		out = append(out, items[:size:size])
+		items = items[size:]
+	}
+	if len(items) > 0 {
+		out = append(out, items)
+	}
+	return out
+}
+
+// byCluster groups items by cluster, clusters in order of first appearance,
+// because DescribeServices and DescribeTasks take one cluster a call.
+func byCluster[T any](items []T, cluster func(T) string) [][]T {
+	index := map[string]int{}
+	var groups [][]T
+	for _, it := range items {
+		c := cluster(it)
+		i, ok := index[c]
+		if !ok {
+			i = len(groups)
+			index[c] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], it)
+	}
+	return groups
+}
+
+// batches groups items by cluster, then cuts each group to size.
+func batches[T any](items []T, size int, cluster func(T) string) [][]T {
+	var out [][]T
+	for _, g := range byCluster(items, cluster) {
+		out = append(out, chunks(g, size)...)
+	}
+	return out
+}
