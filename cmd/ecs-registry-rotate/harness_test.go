@@ -105,6 +105,17 @@ func (w *world) run(t *testing.T, inputs map[string]string) result {
 
 func (w *world) runContext(ctx context.Context, t *testing.T, inputs map[string]string) result {
 	t.Helper()
+	return w.runWith(ctx, t, inputs, nil)
+}
+
+// runEnv runs with extra environment variables, as the runner would set them.
+func (w *world) runEnv(t *testing.T, inputs, extraEnv map[string]string) result {
+	t.Helper()
+	return w.runWith(context.Background(), t, inputs, extraEnv)
+}
+
+func (w *world) runWith(ctx context.Context, t *testing.T, inputs, extraEnv map[string]string) result {
+	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
 		"GITHUB_ACTIONS":      "true",
@@ -113,6 +124,9 @@ func (w *world) runContext(ctx context.Context, t *testing.T, inputs map[string]
 	}
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	for k, v := range extraEnv {
+		env[k] = v
 	}
 	var stdout bytes.Buffer
 	start := time.Now()

@@ -13,6 +13,9 @@ type Call struct {
 	Input     json.RawMessage // the JSON body; for STS the form as a JSON object
 	ErrorCode string          // "" when it succeeded
 	At        time.Time       // when it arrived
+	// AccessKeyID signed the request ("" when unsigned): it shows whose
+	// credentials the caller used, e.g. an assumed role's.
+	AccessKeyID string
 }
 
 func (s *Server) record(c Call) {

@@ -92,7 +92,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", newUUID())
 	req := classify(r, body)
 	code := s.serve(w, r, req)
-	s.record(Call{Service: req.service, Operation: req.op, Input: req.input, ErrorCode: code, At: at})
+	s.record(Call{Service: req.service, Operation: req.op, Input: req.input, ErrorCode: code, At: at,
+		AccessKeyID: signingKeyID(r.Header.Get("Authorization"))})
+}
+
+// signingKeyID reads the access key id from a SigV4 Authorization header:
+// "AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, ...".
+func signingKeyID(authorization string) string {
+	_, credential, ok := strings.Cut(authorization, "Credential=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(credential, "/")
+	return id
 }
 
 // serve returns the error code it answered with, "" on success.
