@@ -21,7 +21,7 @@ var (
 // realBinary builds ecs-registry-rotate once per test process: these tests
 // run it as a user would, in its own process, reaching AWS only through
 // AWS_ENDPOINT_URL.
-func realBinary(t *testing.T) string {
+func realBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ecs-registry-rotate-bin")
@@ -60,7 +60,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func (w *world) command(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
+func (w *world) command(t testing.TB, args ...string) (*exec.Cmd, *lockedBuffer) {
 	cmd := exec.Command(realBinary(t), args...)
 	cmd.Env = append(os.Environ(), w.fake.Env()...)
 	out := &lockedBuffer{}

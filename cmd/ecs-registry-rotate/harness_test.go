@@ -38,9 +38,15 @@ type world struct {
 	webTD     string // task definition of web: a container that pulls with the secret
 }
 
-func newWorld(t *testing.T, services ...awsfake.Service) *world {
+func newWorld(t testing.TB, services ...awsfake.Service) *world {
 	t.Helper()
-	fake, err := awsfake.Start(awsfake.Options{Tick: 20 * time.Millisecond})
+	return newWorldTick(t, 20*time.Millisecond, services...)
+}
+
+// newWorldTick is newWorld whose tasks take tick for each step of their life.
+func newWorldTick(t testing.TB, tick time.Duration, services ...awsfake.Service) *world {
+	t.Helper()
+	fake, err := awsfake.Start(awsfake.Options{Tick: tick})
 	if err != nil {
 		t.Fatal(err)
 	}
