@@ -289,15 +289,15 @@ func ecsDescribeTasks(s *Server, body []byte, _ time.Time) (smithy.Serializable,
 	case len(in.Tasks) > 100:
 		return nil, errorf("InvalidParameterException", "tasks can have at most 100 items.")
 	}
+	// A cluster keeps every task it ever ran: index them once, not per ref.
+	byRef := make(map[string]*task, 2*len(c.tasks))
+	for _, t := range c.tasks {
+		byRef[t.arn] = t
+		byRef[t.arn[strings.LastIndex(t.arn, "/")+1:]] = t
+	}
 	out := &ecs.DescribeTasksOutput{}
 	for _, ref := range in.Tasks {
-		var found *task
-		for _, t := range c.tasks {
-			if sameResource(ref, t.arn) {
-				found = t
-				break
-			}
-		}
+		found := byRef[ref]
 		switch {
 		case found != nil:
 			out.Tasks = append(out.Tasks, w.taskView(found))

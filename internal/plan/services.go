@@ -13,6 +13,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
 )
 
 // describeBatch is DescribeServices' limit of services a call.
@@ -87,9 +88,8 @@ func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
 // describe reads services in batches of ten; missing lists those ECS does not
 // know (or knows only as deleted).
 func (d discovery) describe(ctx context.Context, services []string) (found []ecstypes.Service, missing []string, err error) {
-	for start := 0; start < len(services); start += describeBatch {
-		batch := services[start:min(start+describeBatch, len(services))]
-		out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(d.cluster), Services: batch})
+	for _, names := range batch.Chunks(services, describeBatch) {
+		out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(d.cluster), Services: names})
 		if err != nil {
 			return nil, nil, awserr.Wrap(err, "ecs:DescribeServices", "cluster "+d.clusterName)
 		}

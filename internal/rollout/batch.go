@@ -1,6 +1,10 @@
 package rollout
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
+)
 
 // API limits of the calls the watch batches.
 const (
@@ -29,42 +33,11 @@ func forEach(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// chunks splits items into slices of at most size, in order.
-func chunks[T any](items []T, size int) [][]T {
-	var out [][]T
-	for len(items) > size {
-		out = append(out, items[:size:size])
-		items = items[size:]
-	}
-	if len(items) > 0 {
-		out = append(out, items)
-	}
-	return out
-}
-
-// byCluster groups items by cluster, clusters in order of first appearance,
-// because DescribeServices and DescribeTasks take one cluster a call.
-func byCluster[T any](items []T, cluster func(T) string) [][]T {
-	index := map[string]int{}
-	var groups [][]T
-	for _, it := range items {
-		c := cluster(it)
-		i, ok := index[c]
-		if !ok {
-			i = len(groups)
-			index[c] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], it)
-	}
-	return groups
-}
-
 // batches groups items by cluster, then cuts each group to size.
 func batches[T any](items []T, size int, cluster func(T) string) [][]T {
 	var out [][]T
-	for _, g := range byCluster(items, cluster) {
-		out = append(out, chunks(g, size)...)
+	for _, g := range batch.GroupBy(items, cluster) {
+		out = append(out, batch.Chunks(g, size)...)
 	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -71,26 +73,10 @@ func (r *run) checkAll(ctx context.Context, checks []*check) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, group := range byRegistry(checks) {
+	for _, group := range batch.GroupBy(checks, func(c *check) string { return c.ref.Context().Registry.Name() }) {
 		wg.Go(func() { r.checkRegistry(ctx, group) })
 	}
 	wg.Wait()
-}
-
-func byRegistry(checks []*check) [][]*check {
-	index := make(map[string]int)
-	var groups [][]*check
-	for _, c := range checks {
-		key := c.ref.Context().Registry.Name()
-		i, ok := index[key]
-		if !ok {
-			i = len(groups)
-			index[key] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], c)
-	}
-	return groups
 }
 
 // checkRegistry logs in once before touching any manifest: rejected or
