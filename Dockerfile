@@ -2,7 +2,7 @@
 # certificates. GitHub runs container actions as root so that they can write
 # the files it mounts (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY): the image keeps
 # the default root user on purpose.
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
