@@ -20,7 +20,6 @@ import (
 
 // ECS is the part of the ECS API the plan reads.
 type ECS interface {
-	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, optFns ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
@@ -33,11 +32,10 @@ type Secrets interface {
 
 // Plan is what the rotation will touch.
 type Plan struct {
-	ClusterARN  string
-	ClusterName string
-	Secret      Secret
-	Services    []Service
-	Warnings    []string
+	Cluster  string // as the cluster input gave it
+	Secret   Secret
+	Services []Service
+	Warnings []string
 }
 
 // Container is one container of a service's current task definition.
@@ -51,6 +49,7 @@ type Container struct {
 type Service struct {
 	Name                    string
 	ARN                     string
+	ClusterARN              string
 	TaskDefinition          string
 	DesiredCount            int32
 	RunningCount            int32
@@ -87,7 +86,7 @@ func (p Plan) Targets() []rollout.Target {
 	targets := make([]rollout.Target, 0, len(p.Services))
 	for _, s := range p.Services {
 		targets = append(targets, rollout.Target{
-			Cluster: p.ClusterARN, Service: s.Name, ServiceArn: s.ARN,
+			Cluster: s.ClusterARN, Service: s.Name, ServiceArn: s.ARN,
 			DeploymentConfiguration: s.DeploymentConfiguration,
 		})
 	}
@@ -99,15 +98,12 @@ func Build(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets) (Plan
 	if cfg.AuthMode != inputs.ModeSecretsManager {
 		return Plan{}, fmt.Errorf("auth-mode %s is not supported by this version yet; use secrets-manager", cfg.AuthMode)
 	}
-	var p Plan
+	p := Plan{Cluster: cfg.Cluster}
 	var err error
-	if p.ClusterARN, p.ClusterName, err = describeCluster(ctx, ecsAPI, cfg.Cluster); err != nil {
-		return Plan{}, err
-	}
 	if p.Secret, err = readSecret(ctx, sm, cfg.SecretID); err != nil {
 		return Plan{}, err
 	}
-	d := discovery{api: ecsAPI, cluster: p.ClusterARN, clusterName: p.ClusterName, secret: p.Secret}
+	d := discovery{api: ecsAPI, cluster: cfg.Cluster, secret: p.Secret}
 	if len(cfg.Services) > 0 {
 		p.Services, p.Warnings, err = d.listed(ctx, cfg.Services)
 	} else {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,10 +24,9 @@ const describeBatch = 10
 const taskDefinitionReaders = 8
 
 type discovery struct {
-	api         ECS
-	cluster     string // ARN
-	clusterName string
-	secret      Secret
+	api     ECS
+	cluster string // name or ARN, as given
+	secret  Secret
 }
 
 // listed plans the services the user named; an unknown one is an error
@@ -37,7 +37,7 @@ func (d discovery) listed(ctx context.Context, names []string) ([]Service, []str
 		return nil, nil, err
 	}
 	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("service %s not found in cluster %s: check the services input", strings.Join(missing, ", "), d.clusterName)
+		return nil, nil, fmt.Errorf("service %s not found in cluster %s: check the services input", strings.Join(missing, ", "), d.cluster)
 	}
 	services, err := d.withContainers(ctx, described)
 	if err != nil {
@@ -60,7 +60,7 @@ func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, nil, awserr.Wrap(err, "ecs:ListServices", "cluster "+d.clusterName)
+			return nil, nil, d.clusterError(err, "ecs:ListServices")
 		}
 		arns = append(arns, page.ServiceArns...)
 	}
@@ -80,7 +80,7 @@ func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
 	}
 	var warnings []string
 	if len(using) == 0 {
-		warnings = append(warnings, fmt.Sprintf("no service of cluster %s (of %d) names secret %s in repositoryCredentials: no service will be deployed", d.clusterName, len(all), d.secret.Name))
+		warnings = append(warnings, fmt.Sprintf("no service of cluster %s (of %d) names secret %s in repositoryCredentials: no service will be deployed", d.cluster, len(all), d.secret.Name))
 	}
 	return using, warnings, nil
 }
@@ -91,7 +91,7 @@ func (d discovery) describe(ctx context.Context, services []string) (found []ecs
 	for _, names := range batch.Chunks(services, describeBatch) {
 		out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(d.cluster), Services: names})
 		if err != nil {
-			return nil, nil, awserr.Wrap(err, "ecs:DescribeServices", "cluster "+d.clusterName)
+			return nil, nil, d.clusterError(err, "ecs:DescribeServices")
 		}
 		for _, s := range out.Services {
 			if aws.ToString(s.Status) == "INACTIVE" {
@@ -127,7 +127,7 @@ func (d discovery) service(s ecstypes.Service, containers []Container) Service {
 		controller = s.DeploymentController.Type
 	}
 	return Service{
-		Name: aws.ToString(s.ServiceName), ARN: aws.ToString(s.ServiceArn),
+		Name: aws.ToString(s.ServiceName), ARN: aws.ToString(s.ServiceArn), ClusterARN: aws.ToString(s.ClusterArn),
 		TaskDefinition: aws.ToString(s.TaskDefinition),
 		DesiredCount:   s.DesiredCount, RunningCount: s.RunningCount,
 		Controller: controller, LaunchType: string(s.LaunchType),
@@ -196,4 +196,14 @@ func primaryCreatedAt(s ecstypes.Service) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// clusterError says plainly when the cluster does not exist: that is a
+// wrong input or region far more often than a fault of AWS.
+func (d discovery) clusterError(err error, action string) error {
+	var missing *ecstypes.ClusterNotFoundException
+	if errors.As(err, &missing) {
+		return fmt.Errorf("cluster %s not found in this account and region: check the cluster input and aws-region: %w", d.cluster, err)
+	}
+	return awserr.Wrap(err, action, "cluster "+d.cluster)
 }

@@ -13,7 +13,7 @@ import (
 
 // Plan prints what the rotation touches, as a table.
 func (r *Reporter) Plan(p plan.Plan, registry string) {
-	r.Infof("cluster  %s", p.ClusterARN)
+	r.Infof("cluster  %s", p.Cluster)
 	r.Infof("secret   %s (current version %s)", p.Secret.ARN, p.Secret.VersionID)
 	r.Infof("registry %s", registry)
 	if len(p.Services) == 0 {

@@ -65,7 +65,7 @@ func (run Run) services() []rollout.ServiceResult {
 	results := make([]rollout.ServiceResult, 0, len(run.Plan.Services))
 	for _, s := range run.Plan.Services {
 		results = append(results, rollout.ServiceResult{
-			Service: s.Name, Cluster: run.Plan.ClusterARN,
+			Service: s.Name, Cluster: s.ClusterARN,
 			DesiredCount: s.DesiredCount, RunningCount: s.RunningCount,
 		})
 	}
