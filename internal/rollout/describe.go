@@ -15,11 +15,12 @@ import (
 // taskNote is a described task boiled down to what the report needs, made in
 // the calling goroutine so that the poll never keeps an ecstypes.Task.
 type taskNote struct {
-	arn      string
-	status   string // lastStatus
-	kind     Kind
-	failed   *FailedTask // for the failure kinds
-	sentence string      // for the failure kinds: what happened, for Reason
+	arn       string
+	startedBy string
+	status    string // lastStatus
+	kind      Kind
+	failed    *FailedTask // for the failure kinds
+	sentence  string      // for the failure kinds: what happened, for Reason
 }
 
 // describeTasks describes the wanted tasks in batches of 100 per cluster and
@@ -46,7 +47,14 @@ func (w *watcher) describeTasks(ctx context.Context, wanted []wantedTask) (map[*
 			owner[x.arn] = x.t
 		}
 		for _, n := range notes[i] {
-			if t := owner[n.arn]; t != nil {
+			t := owner[n.arn]
+			switch {
+			case t == nil:
+			case n.startedBy != "" && n.startedBy != t.dep.DeploymentID:
+				// ListTasks filters by startedBy; checking again costs
+				// nothing and keeps another deployment's task out of this one.
+				t.tasks[n.arn] = taskMemo{status: n.status, kind: kindForeign}
+			default:
 				w.record(t, n)
 			}
 		}
@@ -74,7 +82,7 @@ func describeBatch(ctx context.Context, api ECS, g []wantedTask) ([]taskNote, er
 }
 
 func noteOf(task ecstypes.Task) taskNote {
-	n := taskNote{arn: aws.ToString(task.TaskArn), status: aws.ToString(task.LastStatus), kind: Classify(task)}
+	n := taskNote{arn: aws.ToString(task.TaskArn), startedBy: aws.ToString(task.StartedBy), status: aws.ToString(task.LastStatus), kind: Classify(task)}
 	if n.kind.isFailure() {
 		n.failed = failedTaskOf(task, n.kind)
 		n.sentence = sentence(task, n.kind)

@@ -26,6 +26,9 @@ type stubECS struct {
 	calls   map[string]int
 	missing bool
 	hang    bool // DescribeServices answers only when its context ends
+	// ignoreStartedBy lists every task of the wanted desired status, as a
+	// ListTasks that dropped the startedBy filter would.
+	ignoreStartedBy bool
 }
 
 func newStub(t *testing.T, service func(n int) ecstypes.Service) *stubECS {
@@ -82,7 +85,8 @@ func (s *stubECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func
 	defer s.mu.Unlock()
 	out := &ecs.ListTasksOutput{}
 	for _, tk := range s.tasks {
-		if aws.ToString(tk.StartedBy) == aws.ToString(in.StartedBy) && aws.ToString(tk.DesiredStatus) == string(in.DesiredStatus) {
+		ours := s.ignoreStartedBy || aws.ToString(tk.StartedBy) == aws.ToString(in.StartedBy)
+		if ours && aws.ToString(tk.DesiredStatus) == string(in.DesiredStatus) {
 			out.TaskArns = append(out.TaskArns, aws.ToString(tk.TaskArn))
 		}
 	}
@@ -338,5 +342,33 @@ func TestWatchCancelLeavesNoGoroutine(t *testing.T) {
 	}
 	if after := runtime.NumGoroutine(); after > before {
 		t.Errorf("%d goroutines before, %d after", before, after)
+	}
+}
+
+// A ListTasks that ignored the startedBy filter (a proxy, an older fake)
+// must not make another deployment's failed task this one's.
+func TestWatchIgnoresTasksOfOtherDeployments(t *testing.T) {
+	stub := newStub(t, func(n int) ecstypes.Service {
+		if n < 3 {
+			return svc(dep("ecs-svc/2", "PRIMARY", "IN_PROGRESS", 1, 1, 0), dep("ecs-svc/1", "ACTIVE", "COMPLETED", 1, 0, 0))
+		}
+		return svc(dep("ecs-svc/2", "PRIMARY", "COMPLETED", 2, 0, 0))
+	})
+	stub.ignoreStartedBy = true
+	task := func(id, startedBy, status, reason string) ecstypes.Task {
+		return ecstypes.Task{TaskArn: aws.String("arn:aws:ecs:us-east-1:123456789012:task/prod/" + id), StartedBy: aws.String(startedBy),
+			LastStatus: aws.String(status), DesiredStatus: aws.String(status), StoppedReason: aws.String(reason)}
+	}
+	stub.tasks = []ecstypes.Task{
+		task("ours1", "ecs-svc/2", "RUNNING", ""), task("ours2", "ecs-svc/2", "RUNNING", ""),
+		task("old", "ecs-svc/1", "STOPPED", "CannotPullContainerError: pull access denied for web"),
+		task("oldrunning", "ecs-svc/1", "PENDING", ""),
+	}
+	res, err := Watch(context.Background(), stub, []Deployment{stubDeployment()}, quickWatch(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Services[0]; got.State != StateSucceeded || len(res.FailedTasks) != 0 {
+		t.Errorf("result %+v, failed tasks %+v: another deployment's tasks leaked into this one", got, res.FailedTasks)
 	}
 }

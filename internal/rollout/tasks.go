@@ -144,14 +144,14 @@ func listTasks(ctx context.Context, api ECS, d Deployment, l lists) ([]string, e
 func (t *tracker) toDescribe(running, stopped []string) []string {
 	var out []string
 	for _, arn := range stopped {
-		if m, ok := t.tasks[arn]; !ok || m.status != "STOPPED" {
+		if m, ok := t.tasks[arn]; !ok || (m.status != "STOPPED" && m.kind != kindForeign) {
 			out = append(out, arn)
 		}
 	}
 	recheck := t.seen.running > t.runningAtLook || t.doneCandidate()
 	for _, arn := range running {
 		m, ok := t.tasks[arn]
-		if !ok || (recheck && m.status != "RUNNING" && !m.kind.isFailure()) {
+		if !ok || (recheck && m.status != "RUNNING" && !m.kind.isFailure() && m.kind != kindForeign) {
 			out = append(out, arn)
 		}
 	}
@@ -164,7 +164,7 @@ func (t *tracker) afterLook(got lists, running []string) {
 	if got&runningList != 0 {
 		t.runningAtLook, t.verified = t.seen.running, true
 		for _, arn := range running {
-			if m, ok := t.tasks[arn]; !ok || (m.status != "RUNNING" && !m.kind.isFailure()) {
+			if m, ok := t.tasks[arn]; !ok || (m.status != "RUNNING" && !m.kind.isFailure() && m.kind != kindForeign) {
 				t.verified = false
 			}
 		}

@@ -36,6 +36,9 @@ type tracker struct {
 // be missing from DescribeServices before it counts as gone.
 const maxUnsighted = 3
 
+// kindForeign marks a listed task that another deployment started.
+const kindForeign Kind = "foreign"
+
 // taskMemo is all the watch keeps of a task it described.
 type taskMemo struct {
 	status string // lastStatus when described
