@@ -138,11 +138,12 @@ func checkControllers(services []Service) error {
 
 // Stale returns the services whose PRIMARY deployment started before the
 // secret's current version was made: their tasks pulled with older
-// credentials, so an unchanged secret still leaves them to roll.
+// credentials, so an unchanged secret still leaves them to roll. Where AWS
+// gave no time, nothing is known to be stale and a re-run stays a no-op.
 func (p Plan) Stale() []Service {
 	var stale []Service
 	for _, s := range p.Services {
-		if s.DeployedAt.IsZero() || p.Secret.Created.IsZero() || s.DeployedAt.Before(p.Secret.Created) {
+		if !s.DeployedAt.IsZero() && !p.Secret.Created.IsZero() && s.DeployedAt.Before(p.Secret.Created) {
 			stale = append(stale, s)
 		}
 	}
