@@ -45,11 +45,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if errors.Is(err, inputs.ErrHelp) {
 		return exitOK
 	}
+	// Load keeps the password even when other inputs are bad: it is masked
+	// before the first line of every run.
+	rep := report.New(stdout, getenv, cfg.Password)
 	if err != nil {
-		printProblems(stdout, err)
+		printProblems(rep, err)
 		return exitBadInput
 	}
-	rep := report.New(stdout, getenv, cfg.Password)
 	for _, w := range cfg.Warnings {
 		rep.Warningf("%s", w)
 	}
@@ -72,15 +74,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 // printProblems prints one ::error per bad input; nothing else has happened yet.
-func printProblems(w io.Writer, err error) {
-	action := githubactions.New(githubactions.WithWriter(w))
+func printProblems(rep *report.Reporter, err error) {
 	var problems inputs.Problems
 	if !errors.As(err, &problems) {
-		action.WithFieldsMap(map[string]string{"title": "Invalid input"}).Errorf("%s", err)
+		rep.Errorf("Invalid input", "%s", err)
 		return
 	}
 	for _, p := range problems {
-		title := map[string]string{"title": strings.TrimSpace("Invalid input " + p.Input)}
-		action.WithFieldsMap(title).Errorf("%s", p.Error())
+		rep.Errorf(strings.TrimSpace("Invalid input "+p.Input), "%s", p.Error())
 	}
 }
