@@ -85,8 +85,12 @@ func (p Plan) Images() []string {
 func (p Plan) Targets() []rollout.Target {
 	targets := make([]rollout.Target, 0, len(p.Services))
 	for _, s := range p.Services {
+		cluster := s.ClusterARN
+		if cluster == "" { // ECS always sends it; the cluster input serves as well
+			cluster = p.Cluster
+		}
 		targets = append(targets, rollout.Target{
-			Cluster: s.ClusterARN, Service: s.Name, ServiceArn: s.ARN,
+			Cluster: cluster, Service: s.Name, ServiceArn: s.ARN,
 			DeploymentConfiguration: s.DeploymentConfiguration,
 		})
 	}
