@@ -108,4 +108,3 @@ func TestMinimumHealthyPercentKeepsTheRestOfTheDeploymentConfiguration(t *testin
 		}
 	}
 }
-
