@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsclient"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 const (
@@ -19,13 +20,7 @@ const (
 	newPassword = "n3w-S3cret-t0ken"
 )
 
-func TestMain(m *testing.M) {
-	// House rule: no test process may reach real AWS or the instance metadata.
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	os.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKETEST")
-	os.Setenv("AWS_SECRET_ACCESS_KEY", "fake-test-secret")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // world is a cluster "prod" in the fake: services web (2 tasks) and worker
 // (1 task) pull from the fake registry with secret prod/registry; proxy pulls

@@ -2,7 +2,6 @@ package awsfake
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -11,25 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
-// Tests must never reach real AWS: fake static credentials, no instance
-// metadata, no profile from the developer's machine.
-func TestMain(m *testing.M) {
-	for k, v := range map[string]string{
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_ACCESS_KEY_ID":           fakeAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":       fakeSecretAccessKey,
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		os.Setenv(k, v)
-	}
-	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
-		os.Unsetenv(k)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 const testTick = 20 * time.Millisecond
 

@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	// House rule: no test may reach the EC2 metadata service.
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 const testPassword = "Tr0ub4dor-and-3"
 

@@ -3,18 +3,14 @@ package verify_test
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
 )
 
-func TestMain(m *testing.M) {
-	// House rule: no test process may wander off to the EC2 metadata service.
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // assertNoSecret fails when the password, in clear or in a basic-auth
 // encoding, appears anywhere in the results.

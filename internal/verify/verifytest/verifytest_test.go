@@ -3,16 +3,13 @@ package verifytest
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	// House rule: no test process may wander off to the EC2 metadata service.
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestTokenRegistryIsStrict: the fake must refuse what Docker Hub refuses,
 // or the verify tests would prove nothing about the token flow.
