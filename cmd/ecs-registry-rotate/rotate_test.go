@@ -98,6 +98,15 @@ func TestIdempotentRerun(t *testing.T) {
 	if !strings.Contains(r.stdout, "already holds these credentials") {
 		t.Errorf("the log does not say the secret was already current")
 	}
+	if strings.Contains(r.stdout, "::group::Verify credentials") {
+		t.Errorf("a run with nothing to do still logged in to the registry")
+	}
+	if r.outputs["secret-version-id"] == "" || !hasStage(w.fake.SecretVersions(w.secretARN), r.outputs["secret-version-id"], "AWSCURRENT") {
+		t.Errorf("secret-version-id %q is not the current version", r.outputs["secret-version-id"])
+	}
+	if !strings.Contains(r.summary, "unchanged") {
+		t.Errorf("the summary does not say unchanged:\n%s", r.summary)
+	}
 }
 
 func TestDryRunChangesNothing(t *testing.T) {

@@ -80,6 +80,9 @@ func (r *runner) steps(ctx context.Context) {
 		r.rep.Infof("dry-run: nothing was changed")
 		return
 	}
+	if r.upToDate(p) {
+		return
+	}
 	if !r.verify(ctx, p) || !r.applySecret(ctx, p) {
 		return
 	}
@@ -152,26 +155,35 @@ func (r *runner) applySecret(ctx context.Context, p plan.Plan) bool {
 	return true
 }
 
-// toDeploy picks the services to roll. When the secret already held the
-// credentials, only services still running tasks from before its current
-// version need it; none means the run changed nothing.
-func (r *runner) toDeploy(p plan.Plan) []rollout.Target {
-	if !r.cfg.ForceNewDeployment {
-		if !r.run.Secret.Changed {
-			r.run.Result = report.ResultUnchanged
-		}
-		return nil
-	}
-	if r.run.Secret.Changed {
-		return p.Targets()
+// upToDate ends a run that has nothing to do: the secret already holds the
+// credentials and no service still runs tasks from before its version. A
+// scheduled run then costs a few reads, not a registry login or a deployment.
+func (r *runner) upToDate(p plan.Plan) bool {
+	if !secret.Current(p.Secret, r.cfg.Username, r.cfg.Password) {
+		return false
 	}
 	stale := p.Stale()
-	if len(stale) == 0 {
-		r.run.Result = report.ResultUnchanged
-		r.rep.Infof("every service already rolled after the secret's current version: nothing to deploy")
-		return nil
+	if r.cfg.ForceNewDeployment && len(stale) > 0 {
+		r.rep.Infof("the secret already holds these credentials, but %d services still run tasks from before its version %s", len(stale), p.Secret.VersionID)
+		return false
 	}
-	return p.WithServices(stale).Targets()
+	r.run.Result = report.ResultUnchanged
+	r.run.Secret = &secret.Outcome{VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
+	r.rep.Infof("unchanged: the secret already holds these credentials (version %s) and every service rolled after it; nothing to do", p.Secret.VersionID)
+	return true
+}
+
+// toDeploy picks the services to roll: all of them after a new secret
+// version, else only those still running tasks from before the current one.
+func (r *runner) toDeploy(p plan.Plan) []rollout.Target {
+	switch {
+	case !r.cfg.ForceNewDeployment:
+		return nil
+	case r.run.Secret.Changed:
+		return p.Targets()
+	default:
+		return p.WithServices(p.Stale()).Targets()
+	}
 }
 
 func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollout.Deployment, bool) {
