@@ -125,6 +125,11 @@ func TestDryRunChangesNothing(t *testing.T) {
 			t.Errorf("the plan lacks %q", want)
 		}
 	}
+	for _, want := range []string{"<details open><summary>Plan: 2 services", "| web | web:1 | web | `" + w.webImage + "` | yes |"} {
+		if !strings.Contains(r.summary, want) {
+			t.Errorf("the summary's plan lacks %q:\n%s", want, r.summary)
+		}
+	}
 }
 
 func TestThrottledRunSucceeds(t *testing.T) {

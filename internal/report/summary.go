@@ -35,6 +35,7 @@ func Summary(run Run) string {
 	writeServices(&b, run)
 	writeFailedTasks(&b, run)
 	writeVerify(&b, run.Verify)
+	writePlan(&b, run)
 	writeWarnings(&b, run)
 	return b.String()
 }
@@ -131,6 +132,35 @@ func writeVerify(b *strings.Builder, results []verify.ImageResult) {
 		fmt.Fprintf(b, "| `%s` | %s | %s |\n", v.Image, v.Registry, result)
 	}
 	b.WriteString("\n")
+}
+
+// planRows bounds the plan table: a cluster of hundreds of services would
+// bury the rest of the summary.
+const planRows = 100
+
+// writePlan lists what the rotation touched, open for a dry run and folded
+// away otherwise.
+func writePlan(b *strings.Builder, run Run) {
+	if run.Plan == nil || len(run.Plan.Services) == 0 {
+		return
+	}
+	open := ""
+	if run.Result == ResultDryRun {
+		open = " open"
+	}
+	fmt.Fprintf(b, "<details%s><summary>Plan: %d services</summary>\n\n| Service | Task definition | Container | Image | Pulls with the secret |\n|---|---|---|---|---|\n", open, len(run.Plan.Services))
+	rows := 0
+	for _, s := range run.Plan.Services {
+		for _, c := range s.Containers {
+			if rows++; rows <= planRows {
+				fmt.Fprintf(b, "| %s | %s | %s | `%s` | %s |\n", s.Name, lastPart(s.TaskDefinition), c.Name, c.Image, yesNo(c.UsesSecret))
+			}
+		}
+	}
+	if rows > planRows {
+		fmt.Fprintf(b, "\n…and %d more containers (the log lists them all)\n", rows-planRows)
+	}
+	b.WriteString("\n</details>\n\n")
 }
 
 func writeWarnings(b *strings.Builder, run Run) {
