@@ -41,7 +41,8 @@ func TestRequestTokenDependsOnValueAndCurrentVersion(t *testing.T) {
 	a := plan.Secret{ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:r-AbCdEf", VersionID: "v1"}
 	b := a
 	b.VersionID = "v2"
-	if requestToken(a, "x") != requestToken(a, "x") {
+	first, again := requestToken(a, "x"), requestToken(a, "x")
+	if first != again {
 		t.Error("the same write must carry the same token")
 	}
 	if requestToken(a, "x") == requestToken(a, "y") || requestToken(a, "x") == requestToken(b, "x") {
