@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/logging"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsclient"
@@ -55,6 +57,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	for _, w := range cfg.Warnings {
 		rep.Warningf("%s", w)
 	}
+	// The SDK's own notes (a response body not drained after a cancelled
+	// call, clock skew) help debugging but are no annotations.
+	aws.Logger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		rep.Debugf("AWS SDK %s: %s", c, fmt.Sprintf(format, v...))
+	})
 	aws.Region = cfg.AWSRegion
 	aws.RoleToAssume = cfg.RoleToAssume
 	aws.IDToken = func(ctx context.Context) (string, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 )
 
 // MaxAttempts is how often a call is tried before its error is returned: a
@@ -31,6 +32,8 @@ type Options struct {
 	// IDToken fetches the job's OIDC token (audience sts.amazonaws.com).
 	IDToken    func(ctx context.Context) (string, error)
 	MaxBackoff time.Duration // 0: DefaultMaxBackoff; tests shorten it
+	// Logger receives the SDK's own warnings (nil: the SDK's default, stderr).
+	Logger logging.Logger
 	// Extra load options, applied last: tests point the SDK at awsfake here.
 	Extra []func(*config.LoadOptions) error
 }
@@ -54,6 +57,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Logger != nil {
+		opts = append(opts, config.WithLogger(o.Logger))
 	}
 	opts = append(opts, o.Extra...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)

@@ -46,6 +46,11 @@ func (r *Reporter) Infof(format string, args ...any) {
 	r.action.Infof("%s", r.scrub(fmt.Sprintf(format, args...)))
 }
 
+// Debugf prints a line the runner shows only with step debug logging on.
+func (r *Reporter) Debugf(format string, args ...any) {
+	r.action.Debugf("%s", r.scrub(fmt.Sprintf(format, args...)))
+}
+
 // Warningf prints a warning annotation.
 func (r *Reporter) Warningf(format string, args ...any) {
 	r.action.Warningf("%s", r.scrub(fmt.Sprintf(format, args...)))
