@@ -113,3 +113,28 @@ func lineWith(text, substr string) string {
 	}
 	return ""
 }
+
+func TestAccessDeniedNamesTheMissingPermission(t *testing.T) {
+	for op, action := range map[string]string{"PutSecretValue": "secretsmanager:PutSecretValue", "UpdateService": "ecs:UpdateService", "ListTasks": "ecs:ListTasks"} {
+		t.Run(op, func(t *testing.T) {
+			w := newWorld(t)
+			w.fake.DenyAccess(op)
+			r := w.run(t, w.defaultInputs())
+			if r.code != 1 || r.outputs["result"] != "failed" {
+				t.Fatalf("exit %d result %q, want 1 failed", r.code, r.outputs["result"])
+			}
+			errLine := lineWith(r.stdout, "::error")
+			for _, want := range []string{action, "lacks the IAM permission " + action} {
+				if !strings.Contains(errLine, want) {
+					t.Errorf("error lacks %q: %s", want, errLine)
+				}
+			}
+			if n := strings.Count(r.stdout, "::error"); n != 1 {
+				t.Errorf("%d ::error lines for one denied call, want 1", n)
+			}
+			if op == "UpdateService" && !strings.Contains(errLine, "a re-run deploys the services") {
+				t.Errorf("the deploy error should say the secret was already written and what a re-run does: %s", errLine)
+			}
+		})
+	}
+}

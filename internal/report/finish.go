@@ -35,7 +35,9 @@ func (r *Reporter) annotate(run Run) {
 	default:
 		r.Errorf(run.Failure.Step+" failed", "%s", failureText(*run.Failure))
 	}
-	if run.Watch != nil {
+	// How each service stood matters when the rollout failed or was cut
+	// short; when the watch itself broke, the one error above says why.
+	if run.Watch != nil && (errors.Is(run.Failure.Err, ErrNotRolledOut) || run.Failure.Step == StepCancelled) {
 		r.annotateRollout(*run.Watch)
 	}
 }

@@ -195,6 +195,9 @@ func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollou
 		r.rep.Infof("%-20s new deployment %s (task definition %s, desired %d)", d.Service, d.DeploymentID, d.TaskDefinition, d.DesiredCount)
 	}
 	if err != nil {
+		if r.run.Secret.Changed {
+			err = fmt.Errorf("%w; the secret already holds the new credentials (version %s): a re-run deploys the services still on older tasks", err, r.run.Secret.VersionID)
+		}
 		r.fail(report.StepDeploy, "", err)
 		return deployments, false
 	}
