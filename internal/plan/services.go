@@ -14,6 +14,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
 )
 
@@ -101,7 +102,7 @@ func (d discovery) describe(ctx context.Context, services []string) (found []ecs
 			found = append(found, s)
 		}
 		for _, f := range out.Failures {
-			missing = append(missing, lastSegment(aws.ToString(f.Arn)))
+			missing = append(missing, awsname.Short(aws.ToString(f.Arn)))
 		}
 	}
 	return found, missing, nil
@@ -183,10 +184,6 @@ func (d discovery) containers(ctx context.Context, taskDefinition string) ([]Con
 		containers = append(containers, Container{Name: aws.ToString(c.Name), Image: aws.ToString(c.Image), UsesSecret: d.secret.Matches(ref)})
 	}
 	return containers, nil
-}
-
-func lastSegment(arn string) string {
-	return arn[strings.LastIndex(arn, "/")+1:]
 }
 
 func primaryCreatedAt(s ecstypes.Service) time.Time {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
 )
@@ -66,7 +67,7 @@ func (r *Reporter) annotateRollout(w rollout.Result) {
 		}
 		if task, ok := firstFailure(w.FailedTasks, s.Service); ok {
 			title = fmt.Sprintf("rollout: %s: %s", s.Service, firstWord(taskReason(task)))
-			msg += fmt.Sprintf(". Task %s%s", taskID(task.TaskArn), containerPart(task))
+			msg += fmt.Sprintf(". Task %s%s", awsname.Short(task.TaskArn), containerPart(task))
 			if !strings.Contains(s.Reason, taskReason(task)) {
 				msg += ": " + taskReason(task)
 			}
@@ -104,8 +105,6 @@ func containerPart(t rollout.FailedTask) string {
 	}
 	return ""
 }
-
-func taskID(arn string) string { return lastPart(arn) }
 
 func firstWord(s string) string {
 	if i := strings.IndexAny(s, ": "); i > 0 {

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
@@ -24,7 +25,7 @@ func (r *Reporter) Plan(p plan.Plan, registry string) {
 	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tDESIRED\tRUNNING\tCONTAINER\tIMAGE\tUSES SECRET")
 	for _, s := range p.Services {
 		for i, c := range s.Containers {
-			name, td, desired, running := s.Name, lastPart(s.TaskDefinition), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
+			name, td, desired, running := s.Name, awsname.Short(s.TaskDefinition), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
 			if i > 0 {
 				name, td, desired, running = "", "", "", ""
 			}
@@ -68,10 +69,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func lastPart(arn string) string {
-	return arn[strings.LastIndex(arn, "/")+1:]
 }
 
 func shortDigest(d string) string {

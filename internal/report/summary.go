@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
 )
@@ -110,7 +111,7 @@ func writeFailedTasks(b *strings.Builder, run Run) {
 		fmt.Fprintf(b, "**%s** (%d task%s)\n\n", mdEscape(reason), len(group), plural(len(group)))
 		fmt.Fprintf(b, "> %s\n\n", Hint(group[0]))
 		for _, t := range group[:min(len(group), examplesPerReason)] {
-			fmt.Fprintf(b, "- %s task `%s`%s, %s\n", t.Service, taskID(t.TaskArn), mdEscape(containerPart(t)), orDash(t.StopCode))
+			fmt.Fprintf(b, "- %s task `%s`%s, %s\n", t.Service, awsname.Short(t.TaskArn), mdEscape(containerPart(t)), orDash(t.StopCode))
 		}
 		if rest := len(group) - examplesPerReason; rest > 0 {
 			fmt.Fprintf(b, "- …and %d more\n", rest)
@@ -153,7 +154,7 @@ func writePlan(b *strings.Builder, run Run) {
 	for _, s := range run.Plan.Services {
 		for _, c := range s.Containers {
 			if rows++; rows <= planRows {
-				fmt.Fprintf(b, "| %s | %s | %s | `%s` | %s |\n", s.Name, lastPart(s.TaskDefinition), c.Name, c.Image, yesNo(c.UsesSecret))
+				fmt.Fprintf(b, "| %s | %s | %s | `%s` | %s |\n", s.Name, awsname.Short(s.TaskDefinition), c.Name, c.Image, yesNo(c.UsesSecret))
 			}
 		}
 	}

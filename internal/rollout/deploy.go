@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +10,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 )
 
 // Deploy forces a new deployment of each target (UpdateService
@@ -96,14 +96,5 @@ func serviceRef(t Target) string {
 
 // describeTarget names a service for a person: "service web in cluster prod".
 func describeTarget(t Target) string {
-	return fmt.Sprintf("service %s in cluster %s", shortName(serviceRef(t)), shortName(t.Cluster))
-}
-
-// shortName is the last part of an ARN ("arn:...:cluster/prod" → "prod"), or
-// the name itself.
-func shortName(s string) string {
-	if i := strings.LastIndexByte(s, '/'); i >= 0 && strings.HasPrefix(s, "arn:") {
-		return s[i+1:]
-	}
-	return s
+	return fmt.Sprintf("service %s in cluster %s", awsname.Short(serviceRef(t)), awsname.Short(t.Cluster))
 }

@@ -10,6 +10,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 )
 
 // taskNote is a described task boiled down to what the report needs, made in
@@ -72,7 +73,7 @@ func describeBatch(ctx context.Context, api ECS, g []wantedTask) ([]taskNote, er
 	cluster := g[0].t.dep.Cluster
 	out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns})
 	if err != nil {
-		return nil, awserr.Wrap(err, "ecs:DescribeTasks", fmt.Sprintf("%d task(s) in cluster %s", len(arns), shortName(cluster)))
+		return nil, awserr.Wrap(err, "ecs:DescribeTasks", fmt.Sprintf("%d task(s) in cluster %s", len(arns), awsname.Short(cluster)))
 	}
 	notes := make([]taskNote, 0, len(out.Tasks))
 	for _, task := range out.Tasks {
@@ -114,7 +115,7 @@ func failedTaskOf(task ecstypes.Task, k Kind) *FailedTask {
 // stopped: CannotPullContainerError: ...", with the container when the words
 // are a container's.
 func sentence(task ecstypes.Task, k Kind) string {
-	id := shortName(aws.ToString(task.TaskArn))
+	id := awsname.Short(aws.ToString(task.TaskArn))
 	match := map[Kind]func(string) bool{KindSecretFailed: isSecretError, KindPullFailed: isPullError, KindStaleImage: isPullError}[k]
 	stopped := aws.ToString(task.StoppedReason)
 	if k == KindStaleImage {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 )
 
 // poll is one look at every unfinished deployment: DescribeServices for all,
@@ -61,12 +62,12 @@ func describeServiceBatch(ctx context.Context, api ECS, g []*tracker) ([]*servic
 	refs := make([]string, len(g))
 	names := make([]string, len(g))
 	for i, t := range g {
-		refs[i], names[i] = serviceKey(t.dep.Target), shortName(serviceRef(t.dep.Target))
+		refs[i], names[i] = serviceKey(t.dep.Target), awsname.Short(serviceRef(t.dep.Target))
 	}
 	cluster := g[0].dep.Cluster
 	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: refs})
 	if err != nil {
-		return nil, awserr.Wrap(err, "ecs:DescribeServices", fmt.Sprintf("services %s in cluster %s", strings.Join(names, ", "), shortName(cluster)))
+		return nil, awserr.Wrap(err, "ecs:DescribeServices", fmt.Sprintf("services %s in cluster %s", strings.Join(names, ", "), awsname.Short(cluster)))
 	}
 	views := make([]*serviceView, len(g))
 	for i, t := range g {
@@ -84,7 +85,7 @@ func viewFor(out *ecs.DescribeServicesOutput, t *tracker) *serviceView {
 		}
 	}
 	for _, f := range out.Failures {
-		if sameService(t.dep.Target, aws.ToString(f.Arn), shortName(aws.ToString(f.Arn))) {
+		if sameService(t.dep.Target, aws.ToString(f.Arn), awsname.Short(aws.ToString(f.Arn))) {
 			return &serviceView{gone: orDefault(aws.ToString(f.Reason), "MISSING"), news: news{mark: t.mark}}
 		}
 	}
@@ -104,7 +105,7 @@ func sameService(t Target, arn, name string) bool {
 	if t.ServiceArn != "" && arn != "" {
 		return t.ServiceArn == arn
 	}
-	return shortName(serviceRef(t)) == name
+	return awsname.Short(serviceRef(t)) == name
 }
 
 func orDefault(s, def string) string {

@@ -1,5 +1,7 @@
 package rollout
 
+import "github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+
 // tracker is what the watch knows about one deployment between polls: the
 // counts last seen, the tasks already described (status and kind only, never
 // the task itself) and the verdict once there is one.
@@ -59,7 +61,7 @@ func newTracker(d Deployment) *tracker {
 		verified: true, // no task yet, nothing to check
 		seen:     depView{desired: d.DesiredCount},
 		res: ServiceResult{
-			Service:      shortName(serviceRef(d.Target)),
+			Service:      awsname.Short(serviceRef(d.Target)),
 			Cluster:      d.Cluster,
 			DeploymentID: d.DeploymentID,
 			State:        StateInProgress,
