@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 )
 
 type failedTaskOutput struct {
@@ -59,7 +60,7 @@ func TestPullFailureFailsFast(t *testing.T) {
 		t.Errorf("failed task %+v, want TaskFailedToStart with CannotPullContainerError", task)
 	}
 	annotation := lineWith(r.stdout, "::error title=rollout")
-	for _, want := range []string{task.Service, taskID(task.TaskArn), "CannotPullContainerError", "pull access denied", "check the new username and password"} {
+	for _, want := range []string{task.Service, awsname.Short(task.TaskArn), "CannotPullContainerError", "pull access denied", "check the new username and password"} {
 		if !strings.Contains(annotation, want) {
 			t.Errorf("annotation lacks %q: %s", want, annotation)
 		}
@@ -167,5 +168,3 @@ func TestNoWaitEndsAfterDeploymentsStart(t *testing.T) {
 		}
 	}
 }
-
-func taskID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

@@ -12,7 +12,6 @@ import (
 
 // Steps, as failures and the summary name them.
 const (
-	StepInputs    = "inputs"
 	StepPlan      = "plan"
 	StepVerify    = "verify credentials"
 	StepSecret    = "update secret"
