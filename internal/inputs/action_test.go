@@ -35,15 +35,15 @@ func actionInputs(t *testing.T) (names []string, defaults map[string]string) {
 	return names, defaults
 }
 
-func TestActionYAMLMatchesContract(t *testing.T) {
+func TestActionYAMLMatchesReadme(t *testing.T) {
 	want, wantDefaults := contractInputs(t)
 	got, gotDefaults := actionInputs(t)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("action.yml inputs differ from CONTRACT.md:\n action.yml %q\n contract   %q", got, want)
+		t.Errorf("action.yml inputs differ from the README:\n action.yml %q\n contract   %q", got, want)
 	}
 	for _, name := range want {
 		if gotDefaults[name] != wantDefaults[name] {
-			t.Errorf("action.yml default of %s is %q, CONTRACT.md says %q", name, gotDefaults[name], wantDefaults[name])
+			t.Errorf("action.yml default of %s is %q, the README says %q", name, gotDefaults[name], wantDefaults[name])
 		}
 	}
 }

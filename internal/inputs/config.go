@@ -12,6 +12,12 @@ const (
 	ModeECSConfig      AuthMode = "ecs-config"
 )
 
+// How the auth data reaches the instances in ecs-config mode.
+const (
+	TransportParameter = "parameter"
+	TransportInline    = "inline"
+)
+
 // Config is every input of CONTRACT.md, parsed and validated. It is built once
 // by Load and never changed afterwards.
 type Config struct {
@@ -30,11 +36,15 @@ type Config struct {
 	PollInterval          time.Duration
 	FailFast              bool
 	RestartAgent          bool
+	ECSConfigTransport    string // TransportParameter or TransportInline
 	VerifyCredentials     bool
 	DryRun                bool
 	RollbackOnFailure     bool
 	RoleToAssume          string
 	AWSRegion             string
+
+	// OutputFile is --output-file: where a CLI run writes its outputs as JSON.
+	OutputFile string
 
 	// InActions is true when the inputs came from INPUT_* (GITHUB_ACTIONS=true).
 	InActions bool

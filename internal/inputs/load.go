@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/version"
 )
 
 // Load reads every input of CONTRACT.md and validates all of them up front.
@@ -22,21 +24,42 @@ import (
 // that the caller can mask the password and format the errors for Actions.
 // A nil getenv means an empty environment; a nil usage discards the text.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	return LoadFrom(Source{Args: args, Getenv: getenv, Usage: usage})
+}
+
+// Source is where LoadFrom reads the inputs.
+type Source struct {
+	Args   []string
+	Getenv func(string) string // nil: an empty environment
+	Stdin  io.Reader           // read for --password-stdin; nil: empty
+	Usage  io.Writer           // --help and --version; nil discards
+}
+
+// LoadFrom is Load with standard input, for --password-stdin.
+func LoadFrom(src Source) (Config, error) {
+	getenv, usage := src.Getenv, src.Usage
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
 	if usage == nil {
 		usage = io.Discard
 	}
-	fs := newFlagSet()
-	argErrs, help := parseArgs(fs, args)
-	if help {
+	fs, cli := newFlagSet()
+	argErrs, help := parseArgs(fs, normaliseCommand(src.Args))
+	switch {
+	case help:
 		writeHelp(usage)
 		return Config{}, ErrHelp
+	case cli.version:
+		fmt.Fprintf(usage, "ecs-registry-rotate %s\n", version.String())
+		return Config{}, ErrVersion
 	}
-	l := &loader{raw: resolve(fs, getenv), inActions: getenv("GITHUB_ACTIONS") == "true"}
+	l := &loader{raw: resolve(fs, getenv), inActions: getenv("GITHUB_ACTIONS") == "true", perInput: map[string]int{}}
 	l.argProblems(argErrs)
+	l.passwordFromStdin(cli.passwordStdin, src.Stdin)
 	cfg := l.config()
+	cfg.OutputFile = cli.outputFile
+	l.countOmitted()
 	if len(l.problems) > 0 {
 		return cfg, l.sortedProblems()
 	}
@@ -62,7 +85,14 @@ type boolValue struct{ rawValue }
 
 func (*boolValue) IsBoolFlag() bool { return true }
 
-func newFlagSet() *flag.FlagSet {
+// cliFlags are the flags that are no inputs: they exist only on a command line.
+type cliFlags struct {
+	version       bool
+	passwordStdin bool
+	outputFile    string
+}
+
+func newFlagSet() (*flag.FlagSet, *cliFlags) {
 	fs := flag.NewFlagSet("ecs-registry-rotate", flag.ContinueOnError)
 	// Errors become Problems and help is written by writeHelp, so the flag
 	// package must print nothing itself.
@@ -75,7 +105,46 @@ func newFlagSet() *flag.FlagSet {
 		}
 		fs.Var(v, s.name, s.meaning)
 	}
-	return fs
+	cli := &cliFlags{}
+	fs.BoolVar(&cli.version, "version", false, "print the version and exit")
+	fs.BoolVar(&cli.passwordStdin, "password-stdin", false, "read the password from standard input")
+	fs.StringVar(&cli.outputFile, "output-file", "", "write the outputs as one JSON object to this file")
+	return fs, cli
+}
+
+// normaliseCommand lets "help" and "version" stand for --help and --version,
+// as in most CLIs, when they are the only argument.
+func normaliseCommand(args []string) []string {
+	if len(args) == 1 {
+		switch args[0] {
+		case "help":
+			return []string{"--help"}
+		case "version":
+			return []string{"--version"}
+		}
+	}
+	return args
+}
+
+// passwordFromStdin reads the password as docker login --password-stdin
+// does: the whole input, without its final line break.
+func (l *loader) passwordFromStdin(on bool, stdin io.Reader) {
+	if !on {
+		return
+	}
+	if l.raw[inPassword] != "" {
+		l.problemf(inPassword, "is given twice: by --password-stdin and by --password or a variable; give it once")
+		return
+	}
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, 64<<10))
+	if err != nil {
+		l.problemf(inPassword, "could not be read from standard input (--password-stdin): %v", err)
+		return
+	}
+	l.raw[inPassword] = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 }
 
 // argError is a command-line problem kept as text until the password is
@@ -112,16 +181,20 @@ func parseArgs(fs *flag.FlagSet, args []string) (errs []argError, help bool) {
 	return errs, false
 }
 
-// resolve picks each input's text from the flag, INPUT_<NAME> or the default.
+// resolve picks each input's text from the flag, ECS_REGISTRY_ROTATE_<NAME>,
+// INPUT_<NAME> or the default, in that order.
 func resolve(fs *flag.FlagSet, getenv func(string) string) map[string]string {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	raw := make(map[string]string, len(specs))
 	for _, s := range specs {
+		own := strings.TrimSpace(getenv(ownEnvName(s.name)))
 		env := strings.TrimSpace(getenv(envName(s.name)))
 		switch {
 		case set[s.name]:
 			raw[s.name] = fs.Lookup(s.name).Value.String()
+		case own != "":
+			raw[s.name] = own
 		case env != "":
 			raw[s.name] = env
 		default:
@@ -170,5 +243,22 @@ func (l *loader) sortedProblems() Problems {
 }
 
 func (l *loader) problemf(input, format string, args ...any) {
-	l.problems = append(l.problems, Problem{Input: input, Message: fmt.Sprintf(format, args...)})
+	l.perInput[input]++
+	switch n := l.perInput[input]; {
+	case n <= maxProblemsPerInput:
+		l.problems = append(l.problems, Problem{Input: input, Message: fmt.Sprintf(format, args...)})
+	case n == maxProblemsPerInput+1:
+		l.problems = append(l.problems, Problem{Input: input})
+	}
+}
+
+// countOmitted words the last problem of an input that had more than
+// maxProblemsPerInput: how many were left out.
+func (l *loader) countOmitted() {
+	for i, p := range l.problems {
+		if p.Message == "" {
+			l.problems[i].Message = fmt.Sprintf("and %d more problems like the ones above (only the first %d are listed)",
+				l.perInput[p.Input]-maxProblemsPerInput, maxProblemsPerInput)
+		}
+	}
 }

@@ -86,6 +86,7 @@ func TestDefaults(t *testing.T) {
 		PollInterval:       5 * time.Second,
 		FailFast:           true,
 		RestartAgent:       true,
+		ECSConfigTransport: TransportParameter,
 		VerifyCredentials:  true,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -110,6 +111,7 @@ var allSet = map[string]string{
 	inPollInterval:          "10s",
 	inFailFast:              "False",
 	inRestartAgent:          "false",
+	inECSConfigTransport:    "inline",
 	inVerifyCredentials:     "false",
 	inDryRun:                "TRUE",
 	inRollbackOnFailure:     "true",
@@ -135,6 +137,7 @@ func allSetConfig() Config {
 		PollInterval:          10 * time.Second,
 		FailFast:              false,
 		RestartAgent:          false,
+		ECSConfigTransport:    TransportInline,
 		VerifyCredentials:     false,
 		DryRun:                true,
 		RollbackOnFailure:     true,
@@ -201,7 +204,7 @@ var otherSet = map[string]string{
 	inPassword: "another-Passw0rd", inRegistry: DefaultRegistry, inECSConfigAuthType: "dockercfg",
 	inCluster: "prod", inServices: "", inForceNewDeployment: "true", inMinimumHealthyPercent: "",
 	inWait: "true", inTimeout: "15m", inPollInterval: "5s", inFailFast: "true", inRestartAgent: "true",
-	inVerifyCredentials: "true", inDryRun: "false", inRollbackOnFailure: "false", inRoleToAssume: "",
+	inECSConfigTransport: "parameter", inVerifyCredentials: "true", inDryRun: "false", inRollbackOnFailure: "false", inRoleToAssume: "",
 	inAWSRegion: "",
 }
 

@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"errors"
 	"flag"
 	"strings"
 )
@@ -8,6 +9,10 @@ import (
 // ErrHelp is returned by Load for --help or -h, after the usage text was
 // written; the caller exits 0. It is flag.ErrHelp, so either name matches.
 var ErrHelp = flag.ErrHelp
+
+// ErrVersion is returned by Load for --version, after the version was
+// written; the caller exits 0.
+var ErrVersion = errors.New("version requested")
 
 // Problem is one bad input. Message says what was wrong and what is allowed;
 // it never contains the password. Input is empty for a problem with the

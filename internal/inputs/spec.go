@@ -24,6 +24,7 @@ const (
 	inPollInterval          = "poll-interval"
 	inFailFast              = "fail-fast"
 	inRestartAgent          = "restart-agent"
+	inECSConfigTransport    = "ecs-config-transport"
 	inVerifyCredentials     = "verify-credentials"
 	inDryRun                = "dry-run"
 	inRollbackOnFailure     = "rollback-on-failure"
@@ -79,6 +80,8 @@ var specs = []inputSpec{
 		meaning: "fail as soon as a task of the new deployment fails to pull or start"},
 	{name: inRestartAgent, def: "true",
 		meaning: "ecs-config mode: restart the ECS agent after rewriting ecs.config"},
+	{name: inECSConfigTransport, def: TransportParameter, arg: "HOW",
+		meaning: "ecs-config mode: parameter (a SecureString SSM parameter that lives only during the run; the command carries only its name) or inline (inside the SSM command, where ssm:ListCommands shows it)"},
 	{name: inVerifyCredentials, def: "true",
 		meaning: "before writing anything, log in to the registry and check each affected image can be pulled"},
 	{name: inDryRun, def: "false",
@@ -95,6 +98,13 @@ var specs = []inputSpec{
 // hyphens kept (AWS-FACTS: "Inputs arrive as INPUT_<NAME>").
 func envName(input string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(input, " ", "_"))
+}
+
+// ownEnvName is the tool's own variable for an input: ECS_REGISTRY_ROTATE_
+// and the name upper-cased with underscores, which a shell can export
+// (INPUT_SECRET-ID cannot be set with export in bash).
+func ownEnvName(input string) string {
+	return "ECS_REGISTRY_ROTATE_" + strings.ToUpper(strings.ReplaceAll(input, "-", "_"))
 }
 
 // writeHelp is hand-written rather than flag.PrintDefaults because that omits
@@ -137,4 +147,23 @@ func defaultNote(s inputSpec) string {
 	default:
 		return "default: empty"
 	}
+}
+
+// MarkdownTable is the README's inputs table.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| input | default | meaning |\n|---|---|---|\n")
+	for _, s := range specs {
+		def := "empty"
+		if s.def != "" {
+			def = "`" + s.def + "`"
+		}
+		meaning := s.meaning
+		if s.required != "" {
+			meaning += " (" + s.required + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.name, def, strings.ReplaceAll(meaning, "|", "\\|"))
+	}
+	b.WriteString("\nAs a CLI every input is also a flag (`--secret-id`), or the variable `ECS_REGISTRY_ROTATE_<NAME>` (`ECS_REGISTRY_ROTATE_SECRET_ID`), or `INPUT_<NAME>` (`INPUT_SECRET-ID`), in that order of precedence.\n")
+	return b.String()
 }

@@ -9,6 +9,16 @@ import (
 	"unicode/utf8"
 )
 
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 8
+
+// MinPollInterval is the shortest poll-interval accepted.
+const MinPollInterval = time.Second
+
+// maxProblemsPerInput bounds what one input can print: ten thousand bad
+// service names are one mistake, not ten thousand annotations.
+const maxProblemsPerInput = 20
+
 const (
 	partitionRE = `aws[a-z-]*`
 	regionRE    = `[a-z]{2}(?:-[a-z]+)+-[0-9]+`
@@ -36,6 +46,7 @@ type loader struct {
 	raw       map[string]string
 	inActions bool
 	problems  Problems
+	perInput  map[string]int // problems found per input, listed or not
 	warnings  []string
 }
 
@@ -55,11 +66,13 @@ func (l *loader) config() Config {
 	c.Timeout, c.PollInterval = l.durations()
 	c.FailFast = l.boolean(inFailFast)
 	c.RestartAgent = l.boolean(inRestartAgent)
+	c.ECSConfigTransport = l.oneOf(inECSConfigTransport, TransportParameter, TransportInline)
 	c.VerifyCredentials = l.boolean(inVerifyCredentials)
 	c.DryRun = l.boolean(inDryRun)
 	c.RollbackOnFailure = l.boolean(inRollbackOnFailure)
 	c.RoleToAssume = l.optional(inRoleToAssume, roleARNMatch,
 		"is not an IAM role ARN; use arn:aws:iam::<12-digit account>:role/<name> (a path before the name is allowed), or leave it empty")
+	l.checkPartition(inRoleToAssume, c.RoleToAssume)
 	c.AWSRegion = l.optional(inAWSRegion, regionMatch,
 		"is not an AWS region code; use one such as us-east-1, eu-central-2, us-gov-west-1 or cn-north-1, or leave it empty")
 	c.Warnings = l.warnings
@@ -67,16 +80,45 @@ func (l *loader) config() Config {
 }
 
 // show quotes a value for a message unless it holds the password: a password
-// pasted into the wrong input must not be echoed into the job log.
+// pasted into the wrong input must not be echoed into the job log. The raw
+// value is compared before quoting, since quoting escapes a password holding
+// quotes, backslashes or control characters into another string.
 func (l *loader) show(v string) string {
-	return l.withhold(strconv.Quote(v))
+	if l.holdsPassword(v) {
+		return withheld
+	}
+	return strconv.Quote(v)
 }
 
+const withheld = "(value not shown: it contains the password)"
+
+// withhold is show for text that is printed as it is, such as the flag
+// package's errors, which may quote or escape what they echo.
 func (l *loader) withhold(s string) string {
-	if pw := l.raw[inPassword]; pw != "" && strings.Contains(s, pw) {
-		return "(value not shown: it contains the password)"
+	if l.holdsPassword(s) {
+		return withheld
 	}
 	return s
+}
+
+func (l *loader) holdsPassword(s string) bool {
+	pw := l.raw[inPassword]
+	if pw == "" {
+		return false
+	}
+	quoted := strconv.Quote(pw)
+	return strings.Contains(s, pw) || strings.Contains(s, quoted[1:len(quoted)-1])
+}
+
+// checkPartition adds a problem for an ARN whose partition is unknown or
+// does not hold its region.
+func (l *loader) checkPartition(input, v string) {
+	if !strings.HasPrefix(v, "arn:") {
+		return
+	}
+	if msg := arnPartitionProblem(v); msg != "" {
+		l.problemf(input, "%s %s", l.show(v), msg)
+	}
 }
 
 // missing tells how to set a required input in the way the user runs the tool.
@@ -128,6 +170,8 @@ func (l *loader) cluster() string {
 	case !ecsNameMatch.MatchString(v) && !clusterARNMatch.MatchString(v):
 		l.problemf(inCluster, "%s is neither a cluster name (1-255 letters, digits, - and _) "+
 			"nor an ECS cluster ARN (arn:aws:ecs:<region>:<12-digit account>:cluster/<name>)", l.show(v))
+	default:
+		l.checkPartition(inCluster, v)
 	}
 	return v
 }
@@ -153,6 +197,8 @@ func (l *loader) secretID(mode AuthMode) string {
 	case !secretNameMatch.MatchString(v) && !secretARNMatch.MatchString(v):
 		l.problemf(inSecretID, "%s is neither a secret name (1-512 ASCII letters, digits and /_+=.@-) "+
 			"nor a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>)", l.show(v))
+	case secretARNMatch.MatchString(v) && arnPartitionProblem(v) != "":
+		l.checkPartition(inSecretID, v)
 	case mode == ModeECSConfig:
 		l.warnings = append(l.warnings, "input secret-id is ignored in ecs-config mode")
 	}
@@ -177,12 +223,19 @@ func (l *loader) username() string {
 func (l *loader) password() string {
 	v := l.raw[inPassword]
 	switch {
+	case v == "" && l.raw[inDryRun] == "true":
+		// A dry run only plans: it writes and verifies nothing.
 	case v == "":
 		l.missing(inPassword, "the new registry password or token")
 	case strings.ContainsFunc(v, unicode.IsControl) || !utf8.ValidString(v):
 		l.problemf(inPassword, "contains a newline, another control character or invalid UTF-8, "+
 			"which cannot be written safely into ecs.config or the secret (the value is not shown); "+
 			"use a password of printable characters")
+	case utf8.RuneCountInString(v) < MinPasswordLength:
+		// A short password also defeats masking: the runner would hide
+		// every occurrence of "1" or "success" in the log and the outputs.
+		l.problemf(inPassword, "is shorter than %d characters (the value is not shown); registries issue longer passwords and tokens, "+
+			"and a short one cannot be masked in the log without hiding ordinary words", MinPasswordLength)
 	}
 	return v
 }
@@ -205,7 +258,11 @@ func (l *loader) services(cluster string) []string {
 }
 
 func (l *loader) checkService(s, cluster string) {
-	if ecsNameMatch.MatchString(s) || oldServiceARNMatch.MatchString(s) {
+	if ecsNameMatch.MatchString(s) {
+		return
+	}
+	if oldServiceARNMatch.MatchString(s) {
+		l.checkPartition(inServices, s)
 		return
 	}
 	m := serviceARNMatch.FindStringSubmatch(s)
@@ -216,6 +273,8 @@ func (l *loader) checkService(s, cluster string) {
 	case cluster != "" && m[1] != cluster:
 		l.problemf(inServices, "%s belongs to cluster %q, not to the cluster input %q; list only services of cluster %q",
 			l.show(s), m[1], cluster, cluster)
+	default:
+		l.checkPartition(inServices, s)
 	}
 }
 
@@ -236,6 +295,11 @@ func (l *loader) percent() *int32 {
 func (l *loader) durations() (timeout, poll time.Duration) {
 	timeout = l.duration(inTimeout)
 	poll = l.duration(inPollInterval)
+	if poll > 0 && poll < MinPollInterval {
+		l.problemf(inPollInterval, "%s is shorter than %s; ECS changes no faster, and a shorter poll only spends API calls and throttling budget: use 1s or more (default 5s)",
+			poll, MinPollInterval)
+		return timeout, 0
+	}
 	if timeout > 0 && poll >= timeout {
 		l.problemf(inPollInterval, "poll-interval %s must be shorter than timeout %s; lower poll-interval (such as 5s) or raise timeout (such as 15m)",
 			poll, timeout)
