@@ -86,20 +86,20 @@ func TestBinaryHelpListsEveryInput(t *testing.T) {
 func TestBinaryRotatesWithFlags(t *testing.T) {
 	w := newWorld(t)
 	cmd, out := w.command(t, "--cluster", "prod", "--secret-id", "prod/registry", "--username", user,
-		"--registry", w.fake.RegistryHost(), "--poll-interval", "100ms")
-	cmd.Env = append(cmd.Env, "INPUT_PASSWORD="+newPassword)
+		"--registry", w.fake.RegistryHost(), "--poll-interval", "1s")
+	cmd.Env = append(cmd.Env, "ECS_REGISTRY_ROTATE_PASSWORD="+newPassword)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("exit: %v\n%s", err, out)
 	}
-	if !strings.Contains(out.String(), "result=success") {
-		t.Errorf("the CLI does not print result=success:\n%s", out)
+	if !strings.Contains(out.String(), `"result": "success"`) {
+		t.Errorf("the CLI does not print the outputs with result success:\n%s", out)
 	}
 	assertNoPassword(t, result{stdout: out.String()}, newPassword)
 }
 
 func TestBinaryBadInputExits2(t *testing.T) {
 	w := newWorld(t)
-	cmd, out := w.command(t, "--cluster", "prod", "--secret-id", "prod/registry", "--username", user, "--password", "x", "--timeout", "soon")
+	cmd, out := w.command(t, "--cluster", "prod", "--secret-id", "prod/registry", "--username", user, "--password", newPassword, "--timeout", "soon")
 	err := cmd.Run()
 	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(out.String(), "timeout") {
 		t.Fatalf("exit %v, want 2 naming timeout:\n%s", err, out)
@@ -109,13 +109,13 @@ func TestBinaryBadInputExits2(t *testing.T) {
 func TestBinaryCancelledBySIGTERM(t *testing.T) {
 	w := newWorld(t)
 	cmd, out := w.command(t, "--cluster", "prod", "--secret-id", "prod/registry", "--username", user,
-		"--registry", w.fake.RegistryHost(), "--poll-interval", "200ms", "--fail-fast=false", "--verify-credentials=false")
+		"--registry", w.fake.RegistryHost(), "--poll-interval", "1s", "--fail-fast=false", "--verify-credentials=false")
 	cmd.Env = append(cmd.Env, "INPUT_PASSWORD=typo-"+newPassword) // never completes: the watch is still waiting
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "::group::Wait for") && time.Now().Before(deadline) {
+	for !strings.Contains(out.String(), "== Wait for") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -131,8 +131,8 @@ func TestBinaryCancelledBySIGTERM(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Errorf("exit %d after SIGTERM, want 1", code)
 	}
-	errLine := lineWith(out.String(), "::error")
-	for _, want := range []string{"cancelled", "secret version", "deployments had been started"} {
+	errLine := lineWith(out.String(), "error: run cancelled")
+	for _, want := range []string{"cancelled", "secret prod/registry now holds version", "services web, worker were redeployed"} {
 		if !strings.Contains(errLine, want) {
 			t.Errorf("the cancellation error lacks %q: %s", want, errLine)
 		}

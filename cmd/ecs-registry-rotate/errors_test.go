@@ -132,7 +132,7 @@ func TestAccessDeniedNamesTheMissingPermission(t *testing.T) {
 			if n := strings.Count(r.stdout, "::error"); n != 1 {
 				t.Errorf("%d ::error lines for one denied call, want 1", n)
 			}
-			if op == "UpdateService" && !strings.Contains(errLine, "a re-run deploys the services") {
+			if op == "UpdateService" && !strings.Contains(errLine, "a re-run with the same inputs deploys the services") {
 				t.Errorf("the deploy error should say the secret was already written and what a re-run does: %s", errLine)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsclient"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
@@ -20,7 +21,12 @@ const (
 	newPassword = "n3w-S3cret-t0ken"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	// The in-process runs poll the fake every 100 ms; the real binary, which
+	// the binary tests run, keeps the 1 s floor.
+	inputs.MinPollInterval = 10 * time.Millisecond
+	testenv.Main(m)
+}
 
 // world is a cluster "prod" in the fake: services web (2 tasks) and worker
 // (1 task) pull from the fake registry with secret prod/registry; proxy pulls
@@ -129,11 +135,14 @@ func (w *world) runWith(ctx context.Context, t *testing.T, inputs, extraEnv map[
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	var stdout bytes.Buffer
+	var stdout, stderr bytes.Buffer
 	start := time.Now()
-	code := run(ctx, nil, func(k string) string { return env[k] }, &stdout,
+	code := run(ctx, nil, func(k string) string { return env[k] }, streams{out: &stdout, err: &stderr},
 		awsclient.Options{Extra: w.fake.LoadOptions(), MaxBackoff: 20 * time.Millisecond})
 	r := result{code: code, stdout: stdout.String(), took: time.Since(start)}
+	if stderr.Len() > 0 {
+		t.Errorf("under Actions nothing goes to stderr, got:\n%s", stderr.String())
+	}
 	r.outputs = parseOutputs(t, readFile(env["GITHUB_OUTPUT"]))
 	r.summary = readFile(env["GITHUB_STEP_SUMMARY"])
 	assertNoPassword(t, r, inputs["password"])

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -24,7 +25,7 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rotate"
 )
 
-// Exit statuses of CONTRACT.md.
+// Exit statuses of the contract.
 const (
 	exitOK       = 0
 	exitFailed   = 1
@@ -35,21 +36,40 @@ func main() {
 	// The runner sends SIGTERM when a job is cancelled: the run reports what
 	// it had changed before it exits.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, awsclient.Options{})
+	code := run(ctx, os.Args[1:], os.Getenv, streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}, awsclient.Options{})
 	stop()
 	os.Exit(code)
 }
 
+// streams are the process's standard files.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
 // run is the whole program; tests call it with their own environment and
 // AWS options that point the SDK at the fake.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, aws awsclient.Options) int {
-	cfg, err := inputs.Load(args, getenv, stdout)
-	if errors.Is(err, inputs.ErrHelp) {
+func run(ctx context.Context, args []string, getenv func(string) string, std streams, aws awsclient.Options) int {
+	inActions := getenv("GITHUB_ACTIONS") == "true"
+	cfg, err := inputs.LoadFrom(inputs.Source{Args: args, Getenv: getenv, Stdin: std.in, Usage: std.out})
+	if errors.Is(err, inputs.ErrHelp) || errors.Is(err, inputs.ErrVersion) {
 		return exitOK
 	}
+	// Under Actions the log is stdout, where the runner reads workflow
+	// commands; elsewhere stdout is kept for the outputs.
+	log := std.err
+	if inActions {
+		log = std.out
+	}
 	// Load keeps the password even when other inputs are bad: it is masked
-	// before the first line of every run.
-	rep := report.New(stdout, getenv, cfg.Password)
+	// before the first line of every run. One too short to mask without
+	// hiding ordinary words is bad input, and printed nowhere.
+	mask := cfg.Password
+	if utf8.RuneCountInString(mask) < inputs.MinPasswordLength {
+		mask = ""
+	}
+	rep := report.New(report.Options{Actions: inActions, Log: log, Stdout: std.out, Getenv: getenv,
+		OutputFile: cfg.OutputFile, Password: mask})
 	if err != nil {
 		printProblems(rep, err)
 		return exitBadInput
@@ -69,9 +89,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	awsCfg, err := awsclient.Load(ctx, aws)
 	if err != nil {
-		rep.Finish(report.Run{Result: report.ResultFailed, Mode: string(cfg.AuthMode), Cluster: cfg.Cluster,
-			Failure: &report.Failure{Step: "AWS configuration", Err: err}})
-		return exitFailed
+		return finishEarly(rep, cfg, "AWS configuration", err)
+	}
+	if awsCfg.Region == "" {
+		rep.Errorf("Invalid input aws-region", "input aws-region: no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)")
+		return exitBadInput
 	}
 	deps := rotate.Deps{ECS: ecs.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)}
 	if result := rotate.Run(ctx, cfg, deps, rep); result.Result == report.ResultFailed {
@@ -80,7 +102,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return exitOK
 }
 
-// printProblems prints one ::error per bad input; nothing else has happened yet.
+// finishEarly reports a failure before the plan: nothing was changed.
+func finishEarly(rep *report.Reporter, cfg inputs.Config, step string, err error) int {
+	_ = rep.Finish(report.Run{Result: report.ResultFailed, Mode: string(cfg.AuthMode), Cluster: cfg.Cluster,
+		Failure: &report.Failure{Step: step, Err: err}})
+	return exitFailed
+}
+
+// printProblems prints one error per bad input; nothing else has happened yet.
 func printProblems(rep *report.Reporter, err error) {
 	var problems inputs.Problems
 	if !errors.As(err, &problems) {
@@ -88,6 +117,12 @@ func printProblems(rep *report.Reporter, err error) {
 		return
 	}
 	for _, p := range problems {
-		rep.Errorf(strings.TrimSpace("Invalid input "+p.Input), "%s", p.Error())
+		// An annotation is read on its own and needs a title; a terminal
+		// line already names the input: "error: input timeout: ...".
+		title := ""
+		if rep.Actions() {
+			title = strings.TrimSpace("Invalid input " + p.Input)
+		}
+		rep.Errorf(title, "%s", p.Error())
 	}
 }

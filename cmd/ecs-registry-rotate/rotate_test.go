@@ -125,7 +125,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 			t.Errorf("the plan lacks %q", want)
 		}
 	}
-	for _, want := range []string{"<details open><summary>Plan: 2 services", "| web | web:1 | web | `" + w.webImage + "` | yes |"} {
+	for _, want := range []string{"<details open><summary>Plan: 2 services", `| web | ` + mdLiteral("web:1") + ` | web | ` + mdLiteral(w.webImage) + ` | yes |`} {
 		if !strings.Contains(r.summary, want) {
 			t.Errorf("the summary's plan lacks %q:\n%s", want, r.summary)
 		}
@@ -205,4 +205,17 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// mdLiteral is how the summary shows outside text: ASCII punctuation
+// backslash-escaped, so that it renders as the literal text.
+func mdLiteral(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -80,7 +80,7 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}`))
+			_, _ = w.Write(s.denyBody())
 			return
 		}
 	}

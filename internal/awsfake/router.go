@@ -161,6 +161,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) str
 	if err != nil {
 		return fail(asAPIError(err))
 	}
+	// The call took effect; a slow reply makes the caller give up before
+	// it learns so, as a cancelled job does.
+	if d := s.replyLatencyFor(req.op); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return "RequestCanceled"
+		}
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	_, _ = w.Write(marshalShape(out))
 	return ""

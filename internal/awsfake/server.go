@@ -45,13 +45,17 @@ type Server struct {
 	url, regHost   string
 	registry       http.Handler // in-memory registry, without the auth gate
 
-	mu       sync.Mutex
-	rng      *rand.Rand
-	world    *world
-	secrets  *secretStore
-	faults   faultSet
-	calls    []Call
-	regCreds map[string]registryCred
+	mu      sync.Mutex
+	rng     *rand.Rand
+	world   *world
+	secrets *secretStore
+	faults  faultSet
+	// replyLatency delays the answer of a call that already took effect.
+	replyLatency map[string]time.Duration
+	// regDenyMessage words the registry's 401 answer; "" is the usual one.
+	regDenyMessage string
+	calls          []Call
+	regCreds       map[string]registryCred
 }
 
 // Start listens on two loopback ports, one for every AWS service and one

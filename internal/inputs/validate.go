@@ -12,8 +12,10 @@ import (
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 8
 
-// MinPollInterval is the shortest poll-interval accepted.
-const MinPollInterval = time.Second
+// MinPollInterval is the shortest poll-interval accepted. It is a variable
+// only so that in-process tests of the whole pipeline can poll a fake AWS
+// faster; the binary has no way to change it.
+var MinPollInterval = time.Second
 
 // maxProblemsPerInput bounds what one input can print: ten thousand bad
 // service names are one mistake, not ten thousand annotations.

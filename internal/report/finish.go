@@ -10,11 +10,18 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
 )
 
-// Finish writes the error annotations, the outputs and the job summary.
-func (r *Reporter) Finish(run Run) {
+// Finish writes the error annotations, the outputs and the job summary. It
+// returns an error, wrapping ErrOutputs, when the outputs or the summary could
+// not be written; the caller fails the run and says what it had changed.
+func (r *Reporter) Finish(run Run) error {
 	r.annotate(run)
 	r.Outputs(run)
 	r.AddSummary(Summary(run))
+	if err := r.WriteErr(); err != nil {
+		r.Errorf("report failed", "%s; %s", err, run.Changes())
+		return fmt.Errorf("%w: %w", ErrOutputs, err)
+	}
+	return nil
 }
 
 // annotate prints one ::error per failing service, image or step, each naming
@@ -29,17 +36,23 @@ func (r *Reporter) annotate(run Run) {
 		}
 		return
 	}
-	switch {
-	case errors.Is(run.Failure.Err, ErrNotRolledOut): // the services' own annotations say it all
-	case run.Failure.Step == StepCancelled:
-		r.Errorf("run cancelled", "%s", failureText(*run.Failure))
-	default:
-		r.Errorf(run.Failure.Step+" failed", "%s", failureText(*run.Failure))
+	// Annotations are read out of context, on the run's page: the step's
+	// own says what the run had changed, by name.
+	text := failureText(*run.Failure)
+	if run.Changed() || run.Failure.Step == StepCancelled {
+		text += ". Changed before the failure: " + run.Changes()
 	}
 	// How each service stood matters when the rollout failed or was cut
-	// short; when the watch itself broke, the one error above says why.
+	// short, and comes first; when the watch itself broke, the one error
+	// below says why.
 	if run.Watch != nil && (errors.Is(run.Failure.Err, ErrNotRolledOut) || run.Failure.Step == StepCancelled) {
 		r.annotateRollout(*run.Watch)
+	}
+	switch run.Failure.Step {
+	case StepCancelled:
+		r.Errorf("run cancelled", "%s", text)
+	default:
+		r.Errorf(run.Failure.Step+" failed", "%s", text)
 	}
 }
 

@@ -1,9 +1,13 @@
-// Package report renders one run three ways: log lines (with workflow
-// commands), the job summary and the step outputs. It never sees the password
-// except to mask it, and scrubs it from everything it writes all the same.
+// Package report renders one run three ways: log lines, the job summary and
+// the step outputs. Under GitHub Actions the log uses workflow commands
+// (::add-mask::, ::group::, ::error::); anywhere else it is plain text on
+// stderr and no workflow command is printed, since ::add-mask:: would print
+// the password itself. Every line passes through Neutral, so text from
+// outside cannot become a command.
 package report
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,81 +15,151 @@ import (
 	"github.com/sethvargo/go-githubactions"
 )
 
-// Reporter writes the run's log, outputs and summary.
-type Reporter struct {
-	action *githubactions.Action
-	getenv func(string) string
-	out    io.Writer
-	secret string
+// Options say where a Reporter writes.
+type Options struct {
+	// Actions is true under GitHub Actions (GITHUB_ACTIONS=true).
+	Actions bool
+	// Log receives the log: stdout under Actions, stderr elsewhere.
+	Log io.Writer
+	// Stdout receives a CLI run's outputs as JSON when OutputFile is empty.
+	Stdout io.Writer
+	// Getenv finds GITHUB_OUTPUT and GITHUB_STEP_SUMMARY under Actions.
+	Getenv func(string) string
+	// OutputFile is --output-file: a CLI run's outputs as one JSON object.
+	OutputFile string
+	// Password is masked (under Actions) before anything else is printed.
+	Password string
 }
 
-// New returns a Reporter writing to out and to the files GITHUB_OUTPUT and
-// GITHUB_STEP_SUMMARY name in getenv. It masks secret before anything else.
-func New(out io.Writer, getenv func(string) string, secret string) *Reporter {
-	r := &Reporter{
-		action: githubactions.New(githubactions.WithWriter(out), githubactions.WithGetenv(getenv)),
-		getenv: getenv, out: out, secret: secret,
+// Reporter writes the run's log, outputs and summary.
+type Reporter struct {
+	o      Options
+	action *githubactions.Action // nil outside Actions
+	// writeErr is the first output or summary that could not be written.
+	writeErr error
+}
+
+// New returns a Reporter; under Actions it masks the password first.
+func New(o Options) *Reporter {
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
 	}
-	if secret != "" {
-		r.action.AddMask(secret)
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	r := &Reporter{o: o}
+	if o.Actions {
+		r.action = githubactions.New(githubactions.WithWriter(o.Log), githubactions.WithGetenv(o.Getenv))
+		if o.Password != "" {
+			r.action.AddMask(o.Password)
+		}
 	}
 	return r
 }
 
-// scrub hides the password wherever it might have slipped in, so that no
-// mistake upstream can print it.
+// scrub hides the password wherever it might have slipped into a log line or
+// the summary, so that no mistake upstream can print it. Outputs are not
+// scrubbed: they are built from data that cannot hold the password, and a
+// replacement would corrupt them.
 func (r *Reporter) scrub(s string) string {
-	if r.secret == "" {
+	if r.o.Password == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, r.secret, "***")
+	return strings.ReplaceAll(s, r.o.Password, "***")
+}
+
+func (r *Reporter) text(format string, args []any) string {
+	return r.scrub(line(fmt.Sprintf(format, args...)))
+}
+
+func (r *Reporter) plain(prefix, s string) {
+	fmt.Fprintln(r.o.Log, prefix+s)
 }
 
 // Infof prints a log line.
 func (r *Reporter) Infof(format string, args ...any) {
-	r.action.Infof("%s", r.scrub(fmt.Sprintf(format, args...)))
-}
-
-// Debugf prints a line the runner shows only with step debug logging on.
-func (r *Reporter) Debugf(format string, args ...any) {
-	r.action.Debugf("%s", r.scrub(fmt.Sprintf(format, args...)))
-}
-
-// Warningf prints a warning annotation.
-func (r *Reporter) Warningf(format string, args ...any) {
-	r.action.Warningf("%s", r.scrub(fmt.Sprintf(format, args...)))
-}
-
-// Errorf prints an error annotation with a title.
-func (r *Reporter) Errorf(title, format string, args ...any) {
-	a := r.action
-	if title != "" {
-		a = a.WithFieldsMap(map[string]string{"title": r.scrub(title)})
-	}
-	a.Errorf("%s", r.scrub(fmt.Sprintf(format, args...)))
-}
-
-// Group starts a collapsible section of the log; EndGroup ends it.
-func (r *Reporter) Group(title string) { r.action.Group(r.scrub(title)) }
-
-// EndGroup ends the section Group started.
-func (r *Reporter) EndGroup() { r.action.EndGroup() }
-
-// SetOutput sets a step output; outside Actions (no GITHUB_OUTPUT) it prints
-// name=value so a shell user sees them too.
-func (r *Reporter) SetOutput(name, value string) {
-	value = r.scrub(value)
-	if r.getenv("GITHUB_OUTPUT") == "" {
-		fmt.Fprintf(r.out, "%s=%s\n", name, value)
+	if r.action == nil {
+		r.plain("", r.text(format, args))
 		return
 	}
-	r.action.SetOutput(name, value)
+	r.action.Infof("%s", r.text(format, args))
+}
+
+// Debugf prints a line the runner shows only with step debug logging on;
+// outside Actions it prints nothing.
+func (r *Reporter) Debugf(format string, args ...any) {
+	if r.action != nil {
+		r.action.Debugf("%s", r.text(format, args))
+	}
+}
+
+// Warningf prints a warning annotation (outside Actions: "warning: ...").
+func (r *Reporter) Warningf(format string, args ...any) {
+	if r.action == nil {
+		r.plain("warning: ", r.text(format, args))
+		return
+	}
+	r.action.Warningf("%s", r.text(format, args))
+}
+
+// Errorf prints an error annotation with a title (outside Actions:
+// "error: title: ...").
+func (r *Reporter) Errorf(title, format string, args ...any) {
+	title = r.scrub(line(title))
+	if r.action == nil {
+		if title != "" {
+			title += ": "
+		}
+		r.plain("error: "+title, r.text(format, args))
+		return
+	}
+	a := r.action
+	if title != "" {
+		a = a.WithFieldsMap(map[string]string{"title": title})
+	}
+	a.Errorf("%s", r.text(format, args))
+}
+
+// Group starts a collapsible section of the log; EndGroup ends it. Outside
+// Actions it is a heading line.
+func (r *Reporter) Group(title string) {
+	if r.action == nil {
+		r.plain("== ", r.text("%s", []any{title}))
+		return
+	}
+	r.action.Group(r.text("%s", []any{title}))
+}
+
+// EndGroup ends the section Group started.
+func (r *Reporter) EndGroup() {
+	if r.action != nil {
+		r.action.EndGroup()
+	}
 }
 
 // AddSummary appends Markdown to the job summary, when there is one.
 func (r *Reporter) AddSummary(markdown string) {
-	if r.getenv("GITHUB_STEP_SUMMARY") == "" {
+	path := r.o.Getenv("GITHUB_STEP_SUMMARY")
+	if r.action == nil || path == "" {
 		return
 	}
-	r.action.AddStepSummary(r.scrub(markdown))
+	if err := appendFile(path, r.scrub(markdown)+"\n"); err != nil {
+		r.failedWrite(fmt.Errorf("write the job summary (GITHUB_STEP_SUMMARY): %w", err))
+	}
 }
+
+func (r *Reporter) failedWrite(err error) {
+	if r.writeErr == nil {
+		r.writeErr = err
+	}
+}
+
+// Actions reports whether the Reporter writes for GitHub Actions.
+func (r *Reporter) Actions() bool { return r.action != nil }
+
+// WriteErr is the first outputs or summary write that failed, or nil. A run
+// whose outputs could not be written has failed, whatever it changed.
+func (r *Reporter) WriteErr() error { return r.writeErr }
+
+// ErrOutputs marks a failure to write the outputs or the summary.
+var ErrOutputs = errors.New("could not write the outputs")

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ func newTestReporter(t *testing.T) (*Reporter, *bytes.Buffer, map[string]string)
 	dir := t.TempDir()
 	env := map[string]string{"GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary")}
 	var out bytes.Buffer
-	return New(&out, func(k string) string { return env[k] }, password), &out, env
+	return New(Options{Actions: true, Log: &out, Getenv: func(k string) string { return env[k] }, Password: password}), &out, env
 }
 
 func failedTask(service, id, reason string) rollout.FailedTask {
@@ -39,15 +40,15 @@ func TestSummaryGroupsFailedTasksByReason(t *testing.T) {
 	tasks = append(tasks, failedTask("api", "tz", missing))
 	run := Run{Result: ResultFailed, Mode: "secrets-manager", Cluster: "prod", Watch: &rollout.Result{FailedTasks: tasks},
 		Failure: &Failure{Step: StepRollout, Err: errors.New("1 of 1 services did not roll out")}}
-	md := Summary(run)
-	for _, want := range []string{"### Failed tasks (6)", denied + "** (5 tasks)", "…and 2 more", missing + "** (1 task)",
+	summary := Summary(run)
+	for _, want := range []string{"### Failed tasks (6)", md(denied) + "** (5 tasks)", "…and 2 more", md(missing) + "** (1 task)",
 		"check the new username and password", "image or tag does not exist"} {
-		if !strings.Contains(md, want) {
-			t.Errorf("summary lacks %q:\n%s", want, md)
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
 	}
-	if strings.Count(md, "web task `") != examplesPerReason {
-		t.Errorf("want %d examples of the first reason:\n%s", examplesPerReason, md)
+	if strings.Count(summary, "web task ") != examplesPerReason {
+		t.Errorf("want %d examples of the first reason:\n%s", examplesPerReason, summary)
 	}
 }
 
@@ -71,14 +72,27 @@ func TestPasswordIsScrubbedFromEverythingWritten(t *testing.T) {
 	}
 }
 
-func TestOutputsWithoutGitHubOutputArePrinted(t *testing.T) {
-	var out bytes.Buffer
-	rep := New(&out, func(string) string { return "" }, "")
-	rep.Outputs(Run{Result: ResultDryRun})
-	for _, want := range []string{"result=dry-run\n", "services=[]\n", "failed-tasks=[]\n", "instances=[]\n"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+func TestCLIPrintsOutputsAsJSONOnStdoutAndNoWorkflowCommand(t *testing.T) {
+	var log, stdout bytes.Buffer
+	rep := New(Options{Log: &log, Stdout: &stdout, Password: password})
+	rep.Group("Plan")
+	rep.Infof("line")
+	rep.Warningf("careful")
+	rep.Finish(Run{Result: ResultFailed, Failure: &Failure{Step: StepPlan, Err: errors.New("no cluster")}})
+	if strings.Contains(log.String(), "::") || strings.Contains(log.String(), password) {
+		t.Errorf("workflow command or password outside Actions:\n%s", log.String())
+	}
+	for _, want := range []string{"== Plan\n", "line\n", "warning: careful\n", "error: plan failed: no cluster\n"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}
+	}
+	var outputs map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &outputs); err != nil || outputs["result"] != "failed" {
+		t.Errorf("stdout is not the outputs object (%v):\n%s", err, stdout.String())
+	}
+	if _, ok := outputs["services"].([]any); !ok {
+		t.Errorf("services is not a JSON array: %#v", outputs["services"])
 	}
 }
 

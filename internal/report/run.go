@@ -29,7 +29,18 @@ type Run struct {
 	Secret      *secret.Outcome
 	Deployments []rollout.Deployment
 	Watch       *rollout.Result
+	Instances   []Instance // ecs-config mode; nil elsewhere
 	Failure     *Failure
+}
+
+// Instance is one entry of the `instances` output: a container instance and
+// its own outcome.
+type Instance struct {
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	EC2InstanceID        string `json:"ec2InstanceId"`
+	CommandID            string `json:"commandId"`
+	Status               string `json:"status"` // updated, unchanged, failed, skipped, restored
+	AgentReconnected     bool   `json:"agentReconnected"`
 }
 
 // ErrNotRolledOut is the rollout failure whose causes the services'

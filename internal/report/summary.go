@@ -41,19 +41,23 @@ func Summary(run Run) string {
 }
 
 func writeHeadline(b *strings.Builder, run Run) {
-	fmt.Fprintf(b, "- Mode: `%s`\n- Cluster: `%s`\n", run.Mode, run.Cluster)
-	if run.Plan != nil {
-		fmt.Fprintf(b, "- Secret: `%s`\n", run.Plan.Secret.ARN)
+	fmt.Fprintf(b, "- Mode: %s\n- Cluster: %s\n", md(run.Mode), md(run.Cluster))
+	if run.Plan != nil && run.Plan.Secret.ARN != "" {
+		fmt.Fprintf(b, "- Secret: %s\n", md(run.Plan.Secret.ARN))
 	}
-	if run.Secret != nil {
-		if run.Secret.Changed {
-			fmt.Fprintf(b, "- Secret version: `%s` (was `%s`)\n", run.Secret.VersionID, run.Secret.PreviousVersionID)
-		} else {
-			fmt.Fprintf(b, "- Secret version: `%s` (already held these credentials; not written)\n", run.Secret.VersionID)
+	if s := run.Secret; s != nil {
+		switch {
+		case s.Unknown:
+			fmt.Fprintf(b, "- Secret: **may have been written** (the write's outcome could not be learned; was version %s)\n", md(s.PreviousVersionID))
+		case s.Changed:
+			fmt.Fprintf(b, "- Secret version: %s (was %s)\n", md(s.VersionID), md(s.PreviousVersionID))
+		default:
+			fmt.Fprintf(b, "- Secret version: %s (already held these credentials; not written)\n", md(s.VersionID))
 		}
 	}
 	if run.Failure != nil {
-		fmt.Fprintf(b, "- Failed step: **%s**: %s\n", run.Failure.Step, mdEscape(run.Failure.Err.Error()))
+		fmt.Fprintf(b, "- Failed step: **%s**: %s\n", md(run.Failure.Step), md(run.Failure.Err.Error()))
+		fmt.Fprintf(b, "- Changed: %s\n", md(run.Changes()))
 	}
 	b.WriteString("\n")
 }
@@ -67,7 +71,7 @@ func writeServices(b *strings.Builder, run Run) {
 	b.WriteString("### Services\n\n| Service | Deployment | Rollout state | Desired | Running | Pending | Failed | Result | Time |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range services {
 		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d | %d | %s | %s |\n",
-			s.Service, code(s.DeploymentID), orDash(s.RolloutState), s.DesiredCount, s.RunningCount, s.PendingCount, s.FailedTasks,
+			md(s.Service), orDash(md(s.DeploymentID)), orDash(md(s.RolloutState)), s.DesiredCount, s.RunningCount, s.PendingCount, s.FailedTasks,
 			orDash(serviceResult(s)), elapsed(s.Elapsed))
 	}
 	b.WriteString("\n")
@@ -79,13 +83,13 @@ const tableReasonLen = 120
 
 func serviceResult(s rollout.ServiceResult) string {
 	if s.Reason == "" {
-		return string(s.State)
+		return md(string(s.State))
 	}
 	reason := s.Reason
 	if len(reason) > tableReasonLen {
 		reason = strings.ToValidUTF8(reason[:tableReasonLen], "") + "…"
 	}
-	return fmt.Sprintf("%s: %s", s.State, mdEscape(reason))
+	return fmt.Sprintf("%s: %s", md(string(s.State)), md(reason))
 }
 
 // writeFailedTasks groups the failed tasks by ECS's reason: a hundred tasks
@@ -107,10 +111,10 @@ func writeFailedTasks(b *strings.Builder, run Run) {
 	fmt.Fprintf(b, "### Failed tasks (%d)\n\n", len(tasks))
 	for _, reason := range reasons {
 		group := byReason[reason]
-		fmt.Fprintf(b, "**%s** (%d task%s)\n\n", mdEscape(reason), len(group), plural(len(group)))
+		fmt.Fprintf(b, "**%s** (%d task%s)\n\n", md(reason), len(group), plural(len(group)))
 		fmt.Fprintf(b, "> %s\n\n", Hint(group[0]))
 		for _, t := range group[:min(len(group), examplesPerReason)] {
-			fmt.Fprintf(b, "- %s task `%s`%s, %s\n", t.Service, awsname.Short(t.TaskArn), mdEscape(containerPart(t)), orDash(t.StopCode))
+			fmt.Fprintf(b, "- %s task %s%s, %s\n", md(t.Service), md(awsname.Short(t.TaskArn)), md(containerPart(t)), orDash(md(t.StopCode)))
 		}
 		if rest := len(group) - examplesPerReason; rest > 0 {
 			fmt.Fprintf(b, "- …and %d more\n", rest)
@@ -127,9 +131,9 @@ func writeVerify(b *strings.Builder, results []verify.ImageResult) {
 	for _, v := range results {
 		result := "ok"
 		if v.Status != verify.StatusOK {
-			result = fmt.Sprintf("%s: %s", v.Status, mdEscape(v.Detail))
+			result = md(fmt.Sprintf("%s: %s", v.Status, v.Detail))
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", v.Image, v.Registry, result)
+		fmt.Fprintf(b, "| %s | %s | %s |\n", md(v.Image), md(v.Registry), result)
 	}
 	b.WriteString("\n")
 }
@@ -153,7 +157,7 @@ func writePlan(b *strings.Builder, run Run) {
 	for _, s := range run.Plan.Services {
 		for _, c := range s.Containers {
 			if rows++; rows <= planRows {
-				fmt.Fprintf(b, "| %s | %s | %s | `%s` | %s |\n", s.Name, awsname.Short(s.TaskDefinition), c.Name, c.Image, yesNo(c.UsesSecret))
+				fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", md(s.Name), md(awsname.Short(s.TaskDefinition)), md(c.Name), md(c.Image), yesNo(c.UsesSecret))
 			}
 		}
 	}
@@ -169,20 +173,9 @@ func writeWarnings(b *strings.Builder, run Run) {
 	}
 	b.WriteString("### Warnings\n\n")
 	for _, w := range run.Plan.Warnings {
-		fmt.Fprintf(b, "- %s\n", mdEscape(w))
+		fmt.Fprintf(b, "- %s\n", md(w))
 	}
 	b.WriteString("\n")
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func code(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return "`" + s + "`"
 }
 
 func orDash(s string) string {

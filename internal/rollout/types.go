@@ -111,6 +111,10 @@ type WatchOptions struct {
 	Timeout      time.Duration
 	PollInterval time.Duration
 	FailFast     bool
+	// Once looks a single time and reports what it saw: deployments still
+	// rolling stay StateInProgress. A run that does not wait uses it to check
+	// deployments an earlier run started.
+	Once bool
 	// OnChange is called (from the watching goroutine) whenever a service's
 	// counts or state change, not on every poll.
 	OnChange func(ServiceResult)

@@ -77,6 +77,10 @@ func (w *watcher) run(ctx context.Context) (Result, error) {
 			w.abandon("not waited for: the watch stopped at the first failure (fail-fast)")
 			return w.result(), nil
 		}
+		if w.opts.Once {
+			w.abandon("not waited for (wait: false)")
+			return w.result(), nil
+		}
 		w.notify()
 		if w.hooks.afterPoll != nil {
 			w.hooks.afterPoll(w.polls)

@@ -4,8 +4,8 @@ package rotate
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
@@ -46,7 +46,9 @@ func Run(ctx context.Context, cfg inputs.Config, deps Deps, rep *report.Reporter
 	if r.run.Failure != nil && ctx.Err() != nil {
 		r.cancelled()
 	}
-	rep.Finish(r.run)
+	if err := rep.Finish(r.run); err != nil {
+		r.run.Result = report.ResultFailed
+	}
 	return r.run
 }
 
@@ -80,21 +82,18 @@ func (r *runner) steps(ctx context.Context) {
 		r.rep.Infof("dry-run: nothing was changed")
 		return
 	}
-	if r.upToDate(p) {
+	if secret.Current(p.Secret, r.cfg.Username, r.cfg.Password) {
+		r.rerun(ctx, p)
 		return
 	}
-	if !r.verify(ctx, p) || !r.applySecret(ctx, p) {
+	if !r.verify(ctx, p) || !r.applySecret(ctx, p) || !r.cfg.ForceNewDeployment {
 		return
 	}
-	targets := r.toDeploy(p)
-	if len(targets) == 0 {
-		return
-	}
-	deployments, ok := r.deploy(ctx, targets)
+	deployments, ok := r.deploy(ctx, p.Targets())
 	if !ok || !r.cfg.Wait {
 		return
 	}
-	r.watch(ctx, deployments)
+	r.watch(ctx, deployments, nil)
 }
 
 func (r *runner) fail(step, resource string, err error) {
@@ -141,49 +140,75 @@ func (r *runner) applySecret(ctx context.Context, p plan.Plan) bool {
 	r.rep.Group("Update secret " + p.Secret.Name)
 	defer r.rep.EndGroup()
 	out, err := secret.Apply(ctx, r.deps.Secrets, p.Secret, r.cfg.Username, r.cfg.Password)
+	r.run.Secret = &out
 	if err != nil {
-		r.fail(report.StepSecret, "secret "+p.Secret.ARN, err)
+		r.fail(report.StepSecret, "secret "+p.Secret.Name, err)
 		return false
 	}
-	r.run.Secret = &out
-	if out.Changed {
-		r.rep.Infof("wrote version %s (AWSCURRENT; version %s is now AWSPREVIOUS)", out.VersionID, out.PreviousVersionID)
-	} else {
-		r.rep.Infof("the secret already holds these credentials (version %s): nothing written", out.VersionID)
-	}
+	r.rep.Infof("wrote version %s (AWSCURRENT; version %s is now AWSPREVIOUS)", out.VersionID, out.PreviousVersionID)
 	r.run.Result = report.ResultSuccess
 	return true
 }
 
-// upToDate ends a run that has nothing to do: the secret already holds the
-// credentials and no service still runs tasks from before its version. A
-// scheduled run then costs a few reads, not a registry login or a deployment.
-func (r *runner) upToDate(p plan.Plan) bool {
-	if !secret.Current(p.Secret, r.cfg.Username, r.cfg.Password) {
-		return false
-	}
+// rerun decides a run whose secret already holds the credentials: a re-run
+// after success, or after a run that failed, was cancelled or did not wait.
+// Services still on tasks from before the secret's version are rolled; the
+// others' current deployments are watched, because an earlier run's deployment
+// having started proves nothing. Only when they all rolled out is the result
+// unchanged: a re-run never turns a broken rotation green.
+func (r *runner) rerun(ctx context.Context, p plan.Plan) {
+	r.run.Secret = &secret.Outcome{Name: p.Secret.Name, VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
 	stale := p.Stale()
-	if r.cfg.ForceNewDeployment && len(stale) > 0 {
-		r.rep.Infof("the secret already holds these credentials, but %d services still run tasks from before its version %s", len(stale), p.Secret.VersionID)
-		return false
+	if !r.cfg.ForceNewDeployment {
+		stale = nil
 	}
-	r.run.Result = report.ResultUnchanged
-	r.run.Secret = &secret.Outcome{VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
-	r.rep.Infof("unchanged: the secret already holds these credentials (version %s) and every service rolled after it; nothing to do", p.Secret.VersionID)
-	return true
+	adopted, ok := r.adopt(ctx, p.WithServices(without(p.Services, stale)))
+	if !ok {
+		return
+	}
+	var started []rollout.Deployment
+	if len(stale) > 0 {
+		r.rep.Infof("the secret already holds these credentials (version %s), but %d services still run tasks from before it", p.Secret.VersionID, len(stale))
+		if !r.verify(ctx, p.WithServices(stale)) {
+			return
+		}
+		if started, ok = r.deploy(ctx, p.WithServices(stale).Targets()); !ok {
+			return
+		}
+	}
+	r.watch(ctx, started, adopted)
+	switch {
+	case r.run.Failure != nil:
+	case len(started) == 0 && r.run.Watch.Succeeded():
+		r.run.Result = report.ResultUnchanged
+		r.rep.Infof("unchanged: the secret already holds these credentials (version %s) and every service's current deployment rolled out after it", p.Secret.VersionID)
+	default:
+		r.run.Result = report.ResultSuccess
+	}
 }
 
-// toDeploy picks the services to roll: all of them after a new secret
-// version, else only those still running tasks from before the current one.
-func (r *runner) toDeploy(p plan.Plan) []rollout.Target {
-	switch {
-	case !r.cfg.ForceNewDeployment:
-		return nil
-	case r.run.Secret.Changed:
-		return p.Targets()
-	default:
-		return p.WithServices(p.Stale()).Targets()
+// adopt finds the current deployments of services that already rolled after
+// the secret's version, for the watch to check.
+func (r *runner) adopt(ctx context.Context, p plan.Plan) ([]rollout.Deployment, bool) {
+	if len(p.Services) == 0 {
+		return nil, true
 	}
+	adopted, err := rollout.Adopt(ctx, r.deps.ECS, p.Targets())
+	if err != nil {
+		r.fail(report.StepRollout, "", fmt.Errorf("check the services' current deployments: %w", err))
+		return nil, false
+	}
+	return adopted, true
+}
+
+func without(all, drop []plan.Service) []plan.Service {
+	var out []plan.Service
+	for _, s := range all {
+		if !slices.ContainsFunc(drop, func(d plan.Service) bool { return d.ARN == s.ARN }) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollout.Deployment, bool) {
@@ -195,8 +220,8 @@ func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollou
 		r.rep.Infof("%-20s new deployment %s (task definition %s, desired %d)", d.Service, d.DeploymentID, d.TaskDefinition, d.DesiredCount)
 	}
 	if err != nil {
-		if r.run.Secret.Changed {
-			err = fmt.Errorf("%w; the secret already holds the new credentials (version %s): a re-run deploys the services still on older tasks", err, r.run.Secret.VersionID)
+		if r.run.Secret != nil && r.run.Secret.Changed {
+			err = fmt.Errorf("%w; a re-run with the same inputs deploys the services still on older tasks", err)
 		}
 		r.fail(report.StepDeploy, "", err)
 		return deployments, false
@@ -204,11 +229,22 @@ func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollou
 	return deployments, true
 }
 
-func (r *runner) watch(ctx context.Context, deployments []rollout.Deployment) {
-	r.rep.Group(fmt.Sprintf("Wait for %d deployments (timeout %s, poll every %s)", len(deployments), r.cfg.Timeout, r.cfg.PollInterval))
+// watch follows the deployments this run started and those it adopted from
+// an earlier one, together. Without wait, only adopted deployments are
+// looked at, once: a failure they already show fails the run.
+func (r *runner) watch(ctx context.Context, started, adopted []rollout.Deployment) {
+	once := !r.cfg.Wait
+	all := append(slices.Clip(started), adopted...)
+	if once {
+		all = adopted
+	}
+	if len(all) == 0 {
+		return
+	}
+	r.rep.Group(fmt.Sprintf("Wait for %d deployments (timeout %s, poll every %s)", len(all), r.cfg.Timeout, r.cfg.PollInterval))
 	defer r.rep.EndGroup()
-	result, err := rollout.Watch(ctx, r.deps.ECS, deployments, rollout.WatchOptions{
-		Timeout: r.cfg.Timeout, PollInterval: r.cfg.PollInterval, FailFast: r.cfg.FailFast,
+	result, err := rollout.Watch(ctx, r.deps.ECS, all, rollout.WatchOptions{
+		Timeout: r.cfg.Timeout, PollInterval: r.cfg.PollInterval, FailFast: r.cfg.FailFast, Once: once,
 		OnChange: r.rep.Progress,
 	})
 	r.run.Watch = &result
@@ -216,15 +252,17 @@ func (r *runner) watch(ctx context.Context, deployments []rollout.Deployment) {
 		r.fail(report.StepRollout, "", err)
 		return
 	}
-	if !result.Succeeded() {
-		r.fail(report.StepRollout, "", fmt.Errorf("%d of %d services %w", unfinished(result), len(result.Services), report.ErrNotRolledOut))
+	if n := unfinished(result, once); n > 0 {
+		r.fail(report.StepRollout, "", fmt.Errorf("%d of %d services %w", n, len(result.Services), report.ErrNotRolledOut))
 	}
 }
 
-func unfinished(w rollout.Result) int {
+// unfinished counts the services that did not roll out; with once, a
+// deployment still rolling is not held against the run.
+func unfinished(w rollout.Result, once bool) int {
 	n := 0
 	for _, s := range w.Services {
-		if s.State != rollout.StateSucceeded {
+		if s.State != rollout.StateSucceeded && !(once && s.State == rollout.StateInProgress) {
 			n++
 		}
 	}
@@ -234,13 +272,6 @@ func unfinished(w rollout.Result) int {
 // cancelled restates the failure as a cancellation that says what had
 // already changed, so the person who cancelled knows what to check.
 func (r *runner) cancelled() {
-	changed := "nothing had been changed"
-	if r.run.Secret != nil && r.run.Secret.Changed {
-		changed = fmt.Sprintf("secret version %s had been written", r.run.Secret.VersionID)
-	}
-	if n := len(r.run.Deployments); n > 0 {
-		changed += fmt.Sprintf(" and %d deployments had been started", n)
-	}
-	r.run.Failure = &report.Failure{Step: report.StepCancelled, Err: errors.Join(
-		fmt.Errorf("the run was cancelled during %s: %s", r.run.Failure.Step, changed), r.run.Failure.Err)}
+	r.run.Failure = &report.Failure{Step: report.StepCancelled, Err: fmt.Errorf(
+		"the run was cancelled during %s (%w)", r.run.Failure.Step, r.run.Failure.Err)}
 }

@@ -4,11 +4,12 @@ package secret
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -17,17 +18,27 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
 )
 
-// API is the part of Secrets Manager the apply step calls.
+// API is the part of Secrets Manager the apply step calls: the write, and
+// the read that learns its outcome when the write's answer was lost.
 type API interface {
 	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
 // Outcome is what the apply step did.
 type Outcome struct {
-	VersionID         string // the version now current: the new one, or the one that already held the credentials
+	Name              string // the secret's name, for a person
+	VersionID         string // the version now current: the new one, or the one that already held the credentials; "" when Unknown
 	PreviousVersionID string
 	Changed           bool
+	// Unknown is set when a write was sent but neither its answer nor a
+	// read-back could tell whether it took effect.
+	Unknown bool
 }
+
+// confirmTimeout bounds the read-back after a failed or cancelled write: a
+// cancelled job has seconds left, and the truth is worth one call of them.
+const confirmTimeout = 5 * time.Second
 
 // Current reports whether the secret already holds these credentials.
 func Current(s plan.Secret, username, password string) bool {
@@ -38,22 +49,45 @@ func Current(s plan.Secret, username, password string) bool {
 // Apply writes username and password into the secret, keeping every other key
 // it holds. It writes nothing when the secret already holds them.
 func Apply(ctx context.Context, api API, s plan.Secret, username, password string) (Outcome, error) {
+	unchanged := Outcome{Name: s.Name, VersionID: s.VersionID, PreviousVersionID: s.VersionID}
 	if Current(s, username, password) {
-		return Outcome{VersionID: s.VersionID, PreviousVersionID: s.VersionID}, nil
+		return unchanged, nil
 	}
 	value, err := newValue(s.Fields, username, password)
 	if err != nil {
-		return Outcome{}, err
+		return unchanged, err
+	}
+	token, err := requestToken()
+	if err != nil {
+		return unchanged, err
 	}
 	out, err := api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId:           aws.String(s.ARN),
 		SecretString:       aws.String(value),
-		ClientRequestToken: aws.String(requestToken(s, value)),
+		ClientRequestToken: aws.String(token),
 	})
 	if err != nil {
-		return Outcome{}, awserr.Wrap(err, "secretsmanager:PutSecretValue", "secret "+s.Name)
+		return confirm(ctx, api, s, username, password), awserr.Wrap(err, "secretsmanager:PutSecretValue", "secret "+s.Name)
 	}
-	return Outcome{VersionID: aws.ToString(out.VersionId), PreviousVersionID: s.VersionID, Changed: true}, nil
+	return Outcome{Name: s.Name, VersionID: aws.ToString(out.VersionId), PreviousVersionID: s.VersionID, Changed: true}, nil
+}
+
+// confirm learns whether a write whose answer was an error (or never came,
+// because the run was cancelled) took effect, by reading the secret back
+// with a fresh, short context.
+func confirm(ctx context.Context, api API, s plan.Secret, username, password string) Outcome {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	out, err := api.GetSecretValue(rctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ARN)})
+	if err != nil {
+		return Outcome{Name: s.Name, PreviousVersionID: s.VersionID, Unknown: true}
+	}
+	now := plan.Secret{VersionID: aws.ToString(out.VersionId)}
+	if json.Unmarshal([]byte(aws.ToString(out.SecretString)), &now.Fields) == nil &&
+		now.VersionID != s.VersionID && Current(now, username, password) {
+		return Outcome{Name: s.Name, VersionID: now.VersionID, PreviousVersionID: s.VersionID, Changed: true}
+	}
+	return Outcome{Name: s.Name, VersionID: s.VersionID, PreviousVersionID: s.VersionID}
 }
 
 // newValue is the secret's JSON with username and password replaced. Keys that
@@ -77,11 +111,16 @@ func newValue(fields map[string]json.RawMessage, username, password string) (str
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
-// requestToken makes a retried run idempotent: the same new value written over
-// the same current version always carries the same token, so Secrets Manager
-// returns the version already made instead of making a second one. Including
-// the current version keeps a later rotation back to an older value possible.
-func requestToken(s plan.Secret, value string) string {
-	sum := sha256.Sum256([]byte(s.ARN + "\x00" + s.VersionID + "\x00" + value))
-	return hex.EncodeToString(sum[:])
+// requestToken is random, with no relation to the password: the token
+// becomes the version id, which the log and the outputs show, and a token
+// derived from the value would let any reader of the log test password
+// guesses offline. The SDK sends the same token on each of its retries, so a
+// retried call still makes one version; across runs, the plan's read of the
+// current value is what keeps a re-run from writing again.
+func requestToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("draw a request token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
