@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
 	"github.com/sethvargo/go-githubactions"
 
@@ -95,8 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 		rep.Errorf("Invalid input aws-region", "input aws-region: no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)")
 		return exitBadInput
 	}
-	deps := rotate.Deps{ECS: ecs.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)}
-	if result := rotate.Run(ctx, cfg, deps, rep); result.Result == report.ResultFailed {
+	deps := rotate.Deps{ECS: ecs.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg), SSM: ssm.NewFromConfig(awsCfg)}
+	// A rollback is not a rotation: rolled-back exits 1 like failed.
+	switch rotate.Run(ctx, cfg, deps, rep).Result {
+	case report.ResultFailed, report.ResultRolledBack:
 		return exitFailed
 	}
 	return exitOK

@@ -245,3 +245,51 @@ func TestARNPartitionMismatchIsBadInput(t *testing.T) {
 		t.Fatalf("exit %d, want 2 naming the partition:\n%s", r.code, r.stdout)
 	}
 }
+
+// Issue #7, point 2: a secret no service uses is never written.
+func TestSecretThatNoServiceUsesIsNotWritten(t *testing.T) {
+	w := newWorld(t)
+	w.fake.CreateSecret("prod/db", `{"host":"db.internal","password":"db-Passw0rd"}`)
+	for _, services := range []string{"", "proxy"} {
+		in := w.defaultInputs()
+		in["secret-id"], in["services"] = "prod/db", services
+		r := w.run(t, in)
+		if r.code != 1 || len(w.mutations()) != 0 {
+			t.Fatalf("services %q: exit %d, mutations %v; want 1 and nothing written", services, r.code, w.mutations())
+		}
+		errLine := lineWith(r.stdout, "::error")
+		for _, want := range []string{"prod/db", "prod"} {
+			if !strings.Contains(errLine, want) {
+				t.Errorf("services %q: the error lacks %q: %s", services, want, errLine)
+			}
+		}
+	}
+}
+
+// Issue #7, point 4: a service named twice is deployed once.
+func TestServiceNamedTwiceIsDeployedOnce(t *testing.T) {
+	w := newWorld(t)
+	in := w.defaultInputs()
+	in["services"] = "web,arn:aws:ecs:us-east-1:123456789012:service/prod/web"
+	r := w.run(t, in)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0", r.code)
+	}
+	if n := strings.Count(strings.Join(w.mutations(), " "), "UpdateService"); n != 1 {
+		t.Errorf("%d UpdateService calls, want 1", n)
+	}
+}
+
+// Issue #7, point 8: a password that is an ordinary word is refused.
+func TestShortPasswordIsBadInputEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	in := w.defaultInputs()
+	in["password"] = "success"
+	r := w.run(t, in)
+	if r.code != 2 || len(w.fake.Calls()) != 0 {
+		t.Fatalf("exit %d with %d calls, want 2 and none", r.code, len(w.fake.Calls()))
+	}
+	if strings.Contains(r.stdout, "::add-mask::") {
+		t.Error("a password too short to mask was masked, hiding ordinary words")
+	}
+}

@@ -18,6 +18,8 @@ var secretsOps = map[string]jsonHandler{
 	"UpdateSecret":         smUpdateSecret,
 	"DescribeSecret":       smDescribeSecret,
 	"ListSecretVersionIds": smListSecretVersionIds,
+	// UpdateSecretVersionStage is in secrets_stage.go.
+	"UpdateSecretVersionStage": smUpdateSecretVersionStage,
 }
 
 // Request members, named as the secretsmanager model names them.

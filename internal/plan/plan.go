@@ -1,10 +1,14 @@
 // Package plan asks AWS what a rotation touches: the cluster, the secret and
-// its current value, the services that pull with it, their images. The plan is
-// computed once, printed in every run, and is all that a dry run does.
+// its current value (secrets-manager mode) or the container instances and the
+// registry key (ecs-config mode), the services that pull with those
+// credentials, their images. The plan is computed once, printed in every run,
+// and is all that a dry run does. Build refuses, before anything is written,
+// a rotation that no service would use.
 package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/registryauth"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 )
 
@@ -23,6 +29,15 @@ type ECS interface {
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, optFns ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	// ecs-config mode only.
+	ListContainerInstances(ctx context.Context, in *ecs.ListContainerInstancesInput, optFns ...func(*ecs.Options)) (*ecs.ListContainerInstancesOutput, error)
+	DescribeContainerInstances(ctx context.Context, in *ecs.DescribeContainerInstancesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error)
+}
+
+// SSM is the part of the Systems Manager API the plan reads (ecs-config mode
+// only).
+type SSM interface {
+	DescribeInstanceInformation(ctx context.Context, in *ssm.DescribeInstanceInformationInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error)
 }
 
 // Secrets is the part of the Secrets Manager API the plan reads.
@@ -32,10 +47,16 @@ type Secrets interface {
 
 // Plan is what the rotation will touch.
 type Plan struct {
-	Cluster  string // as the cluster input gave it
-	Secret   Secret
-	Services []Service
-	Warnings []string
+	Cluster string // as the cluster input gave it
+	Secret  Secret // secrets-manager mode
+	// RegistryKey is, in ecs-config mode, the key written to
+	// ECS_ENGINE_AUTH_DATA: registryauth.Key of the registry input.
+	RegistryKey string
+	// Instances are, in ecs-config mode, the cluster's ACTIVE container
+	// instances, every one of which the plan found fit to rewrite.
+	Instances []Instance
+	Services  []Service
+	Warnings  []string
 }
 
 // Container is one container of a service's current task definition.
@@ -43,7 +64,17 @@ type Container struct {
 	Name       string
 	Image      string
 	UsesSecret bool // its repositoryCredentials name the secret
+	// UsesECSConfig is true in ecs-config mode when the ECS agent pulls the
+	// image with the credentials of ECS_ENGINE_AUTH_DATA under the plan's
+	// registry key: the image matches the key as the agent matches it, the
+	// container has no repositoryCredentials, and the service is not on
+	// Fargate (which has no ecs.config).
+	UsesECSConfig bool
 }
+
+// Rotated reports whether the container pulls with the credentials being
+// rotated, in either mode.
+func (c Container) Rotated() bool { return c.UsesSecret || c.UsesECSConfig }
 
 // Service is one service the rotation deploys.
 type Service struct {
@@ -67,13 +98,19 @@ func (s Service) UsesSecret() bool {
 	return slices.ContainsFunc(s.Containers, func(c Container) bool { return c.UsesSecret })
 }
 
-// Images are the distinct images pulled with the secret, in plan order: the
-// ones the new credentials must be able to pull.
+// Rotated reports whether any container pulls with the credentials being
+// rotated: the secret, or in ecs-config mode the registry's entry of
+// ECS_ENGINE_AUTH_DATA.
+func (s Service) Rotated() bool { return slices.ContainsFunc(s.Containers, Container.Rotated) }
+
+// Images are the distinct images pulled with the credentials being rotated
+// (the secret, or in ecs-config mode the registry's ecs.config entry), in
+// plan order: the ones the new credentials must be able to pull.
 func (p Plan) Images() []string {
 	var images []string
 	for _, s := range p.Services {
 		for _, c := range s.Containers {
-			if c.UsesSecret && !slices.Contains(images, c.Image) {
+			if c.Rotated() && !slices.Contains(images, c.Image) {
 				images = append(images, c.Image)
 			}
 		}
@@ -98,20 +135,23 @@ func (p Plan) Targets() []rollout.Target {
 }
 
 // Build reads what the rotation described by cfg touches. It changes nothing.
-func Build(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets) (Plan, error) {
-	if cfg.AuthMode != inputs.ModeSecretsManager {
-		return Plan{}, fmt.Errorf("auth-mode %s is not supported by this version yet; use secrets-manager", cfg.AuthMode)
-	}
-	p := Plan{Cluster: cfg.Cluster}
-	var err error
-	if p.Secret, err = readSecret(ctx, sm, cfg.SecretID); err != nil {
-		return Plan{}, err
-	}
-	d := discovery{api: ecsAPI, cluster: cfg.Cluster, secret: p.Secret}
-	if len(cfg.Services) > 0 {
-		p.Services, p.Warnings, err = d.listed(ctx, cfg.Services)
-	} else {
-		p.Services, p.Warnings, err = d.discover(ctx)
+// ssmAPI is read in ecs-config mode only (it may be nil in secrets-manager
+// mode). It returns an error, so that nothing is written, when no planned
+// service pulls with the credentials being rotated, and in ecs-config mode
+// when the cluster has no container instance or any instance cannot be
+// rewritten.
+func Build(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets, ssmAPI SSM) (Plan, error) {
+	var (
+		p   Plan
+		err error
+	)
+	switch cfg.AuthMode {
+	case inputs.ModeSecretsManager:
+		p, err = buildSecretsManager(ctx, cfg, ecsAPI, sm)
+	case inputs.ModeECSConfig:
+		p, err = buildECSConfig(ctx, cfg, ecsAPI, ssmAPI)
+	default:
+		return Plan{}, fmt.Errorf("auth-mode %q is not one of %s, %s", cfg.AuthMode, inputs.ModeSecretsManager, inputs.ModeECSConfig)
 	}
 	if err != nil {
 		return Plan{}, err
@@ -121,6 +161,61 @@ func Build(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets) (Plan
 			return Plan{}, err
 		}
 	}
+	return p, nil
+}
+
+func buildSecretsManager(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets) (Plan, error) {
+	p := Plan{Cluster: cfg.Cluster}
+	var err error
+	if p.Secret, err = readSecret(ctx, sm, cfg.SecretID); err != nil {
+		return Plan{}, err
+	}
+	d := discovery{api: ecsAPI, cluster: cfg.Cluster, secret: p.Secret}
+	p.Services, p.Warnings, err = d.services(ctx, cfg.Services)
+	if err != nil {
+		return Plan{}, err
+	}
+	return p, nil
+}
+
+func buildECSConfig(ctx context.Context, cfg inputs.Config, ecsAPI ECS, ssmAPI SSM) (Plan, error) {
+	if ssmAPI == nil {
+		return Plan{}, errors.New("ecs-config mode needs a Systems Manager client to read the container instances")
+	}
+	key, changed := registryauth.Key(cfg.Registry)
+	if registryauth.IsECR(key) {
+		return Plan{}, fmt.Errorf("registry %s is an Amazon ECR registry: the ECS agent pulls ECR images with an ECR token for the task (the instance role or the task execution role), never with ECS_ENGINE_AUTH_DATA, so there is nothing to rotate in ecs.config; grant ECR pull permissions to the role instead", key)
+	}
+	if cfg.Username != "" && cfg.Password != "" {
+		// The auth data must be writable before anything is: Entry refuses
+		// what the agent would misread (a ":" in a dockercfg user name).
+		if _, err := registryauth.Entry(cfg.ECSConfigAuthType, cfg.Username, cfg.Password); err != nil {
+			return Plan{}, err
+		}
+	}
+	p := Plan{Cluster: cfg.Cluster, RegistryKey: key}
+	if changed {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("registry %s is written to ECS_ENGINE_AUTH_DATA as %s: that is the key under which the ECS agent looks up the images of this registry (Docker Hub is always %s; other registries are host[:port], lower case, without scheme or path)", cfg.Registry, key, registryauth.DockerHubKey))
+	}
+	instances, err := readInstances(ctx, ecsAPI, ssmAPI, cfg.Cluster)
+	if err != nil {
+		return Plan{}, err
+	}
+	d := discovery{api: ecsAPI, cluster: cfg.Cluster, registryKey: key}
+	services, warnings, servicesErr := d.services(ctx, cfg.Services)
+	if servicesErr != nil && !errors.Is(servicesErr, ErrNoConsumers) {
+		return Plan{}, servicesErr
+	}
+	instancesErr := checkInstances(cfg.Cluster, instances)
+	switch {
+	case instancesErr != nil && servicesErr != nil:
+		return Plan{}, fmt.Errorf("%w; and %w", instancesErr, servicesErr)
+	case instancesErr != nil:
+		return Plan{}, instancesErr
+	case servicesErr != nil:
+		return Plan{}, servicesErr
+	}
+	p.Instances, p.Services, p.Warnings = instances, services, append(p.Warnings, warnings...)
 	return p, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/registryauth"
 )
 
 // describeBatch is DescribeServices' limit of services a call.
@@ -27,7 +28,28 @@ const taskDefinitionReaders = 8
 type discovery struct {
 	api     ECS
 	cluster string // name or ARN, as given
-	secret  Secret
+	// One of the two, by mode: the secret that task definitions name in
+	// repositoryCredentials (secrets-manager), or the registry key that the
+	// agent matches images to (ecs-config).
+	secret      Secret
+	registryKey string
+}
+
+// ErrNoConsumers is wrapped by Build's refusal of a rotation that no planned
+// service would use (CONTRACT: nothing is written unless a service pulls
+// with the credentials).
+var ErrNoConsumers = errors.New("no planned service pulls with the credentials being rotated")
+
+// services plans the services the user listed, or, when names is empty,
+// every service of the cluster that pulls with the credentials. Services are
+// de-duplicated by ARN once resolved: a service named by name and by ARN is
+// planned once. When no planned service pulls with the credentials, the
+// error (wrapping ErrNoConsumers) says how the plan looked for them.
+func (d discovery) services(ctx context.Context, names []string) ([]Service, []string, error) {
+	if len(names) > 0 {
+		return d.listed(ctx, names)
+	}
+	return d.discover(ctx)
 }
 
 // listed plans the services the user named; an unknown one is an error
@@ -40,21 +62,23 @@ func (d discovery) listed(ctx context.Context, names []string) ([]Service, []str
 	if len(missing) > 0 {
 		return nil, nil, fmt.Errorf("service %s not found in cluster %s: check the services input", strings.Join(missing, ", "), d.cluster)
 	}
-	services, err := d.withContainers(ctx, described)
+	services, warnings, err := d.withContainers(ctx, described)
 	if err != nil {
 		return nil, nil, err
 	}
-	var warnings []string
+	if !slices.ContainsFunc(services, Service.Rotated) {
+		return nil, nil, d.noListedConsumer(services)
+	}
 	for _, s := range services {
-		if !s.UsesSecret() {
-			warnings = append(warnings, fmt.Sprintf("service %s does not name secret %s in repositoryCredentials of task definition %s: a new deployment will not change how it pulls", s.Name, d.secret.Name, s.TaskDefinition))
+		if !s.Rotated() {
+			warnings = append(warnings, d.unusedWarning(s))
 		}
 	}
 	return services, warnings, nil
 }
 
 // discover plans every service of the cluster whose task definition pulls
-// with the secret.
+// with the credentials.
 func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
 	var arns []string
 	pages := ecs.NewListServicesPaginator(d.api, &ecs.ListServicesInput{Cluster: aws.String(d.cluster), MaxResults: aws.Int32(100)})
@@ -69,26 +93,64 @@ func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	all, err := d.withContainers(ctx, described)
+	all, warnings, err := d.withContainers(ctx, described)
 	if err != nil {
 		return nil, nil, err
 	}
 	var using []Service
 	for _, s := range all {
-		if s.UsesSecret() {
+		if s.Rotated() {
 			using = append(using, s)
 		}
 	}
-	var warnings []string
 	if len(using) == 0 {
-		warnings = append(warnings, fmt.Sprintf("no service of cluster %s (of %d) names secret %s in repositoryCredentials: no service will be deployed", d.cluster, len(all), d.secret.Name))
+		return nil, nil, d.noDiscoveredConsumer(len(all))
 	}
 	return using, warnings, nil
 }
 
+func (d discovery) unusedWarning(s Service) string {
+	if d.registryKey != "" {
+		return fmt.Sprintf("service %s pulls no image of registry %s with the container instances' ecs.config credentials (task definition %s: no container whose image the ECS agent matches to that key without repositoryCredentials): a new deployment will not change how it pulls", s.Name, d.registryKey, s.TaskDefinition)
+	}
+	return fmt.Sprintf("service %s does not name secret %s in repositoryCredentials of task definition %s: a new deployment will not change how it pulls", s.Name, d.secret.Name, s.TaskDefinition)
+}
+
+// noListedConsumer refuses a rotation whose listed services all ignore the
+// credentials.
+func (d discovery) noListedConsumer(services []Service) error {
+	read := make([]string, 0, len(services))
+	for _, s := range services {
+		read = append(read, fmt.Sprintf("%s (task definition %s)", s.Name, awsname.Short(s.TaskDefinition)))
+	}
+	if d.registryKey != "" {
+		return fmt.Errorf("%w: in cluster %s, none of the listed services %s has a container whose image the ECS agent matches to registry key %s and that has no repositoryCredentials, so none pulls with the ecs.config credentials; nothing was changed: check the registry and services inputs",
+			ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.registryKey)
+	}
+	return fmt.Errorf("%w: in cluster %s, none of the listed services %s names secret %s in repositoryCredentials of its current task definition; nothing was written: check the secret-id and services inputs",
+		ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.secret.Name)
+}
+
+// noDiscoveredConsumer refuses a rotation that no service of the cluster
+// uses.
+func (d discovery) noDiscoveredConsumer(examined int) error {
+	how := fmt.Sprintf("%d services were examined (every service that ListServices returns, through its current task definition)", examined)
+	if examined == 0 {
+		how = "the cluster has no services (ListServices returned none)"
+	}
+	if d.registryKey != "" {
+		return fmt.Errorf("%w: no service of cluster %s pulls images of registry key %s with the container instances' ecs.config credentials: %s, and none has a container whose image the ECS agent matches to that key without repositoryCredentials (Fargate services never use ecs.config); nothing was changed: check the registry input (Docker Hub is %s), the cluster and aws-region",
+			ErrNoConsumers, d.cluster, d.registryKey, how, registryauth.DockerHubKey)
+	}
+	return fmt.Errorf("%w: no service of cluster %s pulls with secret %s: %s, and none names the secret in repositoryCredentials; nothing was written: check the secret-id input, the cluster and aws-region",
+		ErrNoConsumers, d.cluster, d.secret.Name, how)
+}
+
 // describe reads services in batches of ten; missing lists those ECS does not
-// know (or knows only as deleted).
+// know (or knows only as deleted). A service named twice (by name and by ARN,
+// or by ARNs in old and new format) is found once, in first-named order.
 func (d discovery) describe(ctx context.Context, services []string) (found []ecstypes.Service, missing []string, err error) {
+	seen := map[string]bool{}
 	for _, names := range batch.Chunks(services, describeBatch) {
 		out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(d.cluster), Services: names})
 		if err != nil {
@@ -99,27 +161,62 @@ func (d discovery) describe(ctx context.Context, services []string) (found []ecs
 				missing = append(missing, aws.ToString(s.ServiceName))
 				continue
 			}
+			id := aws.ToString(s.ServiceArn)
+			if id == "" {
+				id = aws.ToString(s.ServiceName)
+			}
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
 			found = append(found, s)
 		}
 		for _, f := range out.Failures {
-			missing = append(missing, awsname.Short(aws.ToString(f.Arn)))
+			if name := awsname.Short(aws.ToString(f.Arn)); !slices.Contains(missing, name) {
+				missing = append(missing, name)
+			}
 		}
 	}
 	return found, missing, nil
 }
 
 // withContainers reads each distinct task definition once, a few at a time.
-func (d discovery) withContainers(ctx context.Context, described []ecstypes.Service) ([]Service, error) {
+// In ecs-config mode, services on Fargate keep their matching containers
+// unmarked (Fargate has no ecs.config), with a warning.
+func (d discovery) withContainers(ctx context.Context, described []ecstypes.Service) ([]Service, []string, error) {
 	defs, err := d.taskDefinitions(ctx, described)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	services := make([]Service, 0, len(described))
+	var warnings []string
 	for _, s := range described {
-		td := aws.ToString(s.TaskDefinition)
-		services = append(services, d.service(s, defs[td]))
+		containers := defs[aws.ToString(s.TaskDefinition)]
+		if onFargate(s) && slices.ContainsFunc(containers, func(c Container) bool { return c.UsesECSConfig }) {
+			containers = slices.Clone(containers)
+			for i := range containers {
+				containers[i].UsesECSConfig = false
+			}
+			warnings = append(warnings, fmt.Sprintf("service %s runs on Fargate, which has no ecs.config: its images of registry %s are pulled without these credentials; give its containers repositoryCredentials (auth-mode secrets-manager) instead", aws.ToString(s.ServiceName), d.registryKey))
+		}
+		services = append(services, d.service(s, containers))
 	}
-	return services, nil
+	return services, warnings, nil
+}
+
+// onFargate reports whether a service's tasks run on Fargate: its launch type,
+// or a capacity provider strategy of FARGATE or FARGATE_SPOT (which cannot be
+// mixed with Auto Scaling group providers).
+func onFargate(s ecstypes.Service) bool {
+	if s.LaunchType == ecstypes.LaunchTypeFargate {
+		return true
+	}
+	for _, c := range s.CapacityProviderStrategy {
+		if p := aws.ToString(c.CapacityProvider); p == "FARGATE" || p == "FARGATE_SPOT" {
+			return true
+		}
+	}
+	return false
 }
 
 func (d discovery) service(s ecstypes.Service, containers []Container) Service {
@@ -181,7 +278,12 @@ func (d discovery) containers(ctx context.Context, taskDefinition string) ([]Con
 		if c.RepositoryCredentials != nil {
 			ref = aws.ToString(c.RepositoryCredentials.CredentialsParameter)
 		}
-		containers = append(containers, Container{Name: aws.ToString(c.Name), Image: aws.ToString(c.Image), UsesSecret: d.secret.Matches(ref)})
+		image := aws.ToString(c.Image)
+		containers = append(containers, Container{
+			Name: aws.ToString(c.Name), Image: image,
+			UsesSecret:    d.secret.Matches(ref),
+			UsesECSConfig: d.registryKey != "" && ref == "" && registryauth.Matches(d.registryKey, image),
+		})
 	}
 	return containers, nil
 }

@@ -28,6 +28,11 @@ func (run Run) Changes() string {
 		}
 		parts = append(parts, fmt.Sprintf("services %s were redeployed", strings.Join(names, ", ")))
 	}
+	if rb := run.Rollback; rb != nil && rb.Secret != nil && rb.Err == nil {
+		parts = append(parts, fmt.Sprintf("then the rollback made version %s AWSCURRENT again and redeployed the services", rb.Secret.VersionID))
+	} else if rb != nil {
+		parts = append(parts, "then the rollback stopped: "+rb.state())
+	}
 	if len(parts) == 0 {
 		return "nothing was changed"
 	}
@@ -45,4 +50,30 @@ func (run Run) changedInstances() []string {
 		}
 	}
 	return names
+}
+
+// rollbackState says where a rollback left each resource, for the
+// annotation: which version is current, which services run what.
+func (rb Rollback) state() string {
+	var parts []string
+	if s := rb.Secret; s != nil {
+		switch {
+		case s.Unknown:
+			parts = append(parts, fmt.Sprintf("secret %s: which version is AWSCURRENT could not be read back", s.Name))
+		default:
+			parts = append(parts, fmt.Sprintf("secret %s: AWSCURRENT is version %s", s.Name, s.VersionID))
+		}
+	}
+	if rb.Watch != nil {
+		for _, sv := range rb.Watch.Services {
+			parts = append(parts, fmt.Sprintf("service %s runs deployment %s (%s, %d/%d running)", sv.Service, sv.DeploymentID, sv.State, sv.RunningCount, sv.DesiredCount))
+		}
+	} else if len(rb.Deployments) > 0 {
+		names := make([]string, len(rb.Deployments))
+		for i, d := range rb.Deployments {
+			names[i] = d.Service + " (" + d.DeploymentID + ")"
+		}
+		parts = append(parts, "services redeployed on the previous credentials, not waited for: "+strings.Join(names, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

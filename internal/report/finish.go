@@ -54,6 +54,9 @@ func (r *Reporter) annotate(run Run) {
 	default:
 		r.Errorf(run.Failure.Step+" failed", "%s", text)
 	}
+	if rb := run.Rollback; rb != nil {
+		r.annotateRollback(*rb)
+	}
 }
 
 func failureText(f Failure) string {
@@ -124,4 +127,17 @@ func firstWord(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// annotateRollback gives the rollback's own outcome, after the failure that
+// caused it: done, or exactly where it left each resource.
+func (r *Reporter) annotateRollback(rb Rollback) {
+	if rb.Err == nil {
+		r.Errorf("rolled back", "the previous credentials are back and the services rolled out on them: %s", rb.state())
+		return
+	}
+	if rb.Watch != nil {
+		r.annotateRollout(*rb.Watch)
+	}
+	r.Errorf("rollback failed", "%s. State now: %s", rb.Err, rb.state())
 }

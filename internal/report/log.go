@@ -15,28 +15,31 @@ import (
 // Plan prints what the rotation touches, as a table.
 func (r *Reporter) Plan(p plan.Plan, registry string) {
 	r.Infof("cluster  %s", p.Cluster)
-	r.Infof("secret   %s (current version %s)", p.Secret.ARN, p.Secret.VersionID)
-	r.Infof("registry %s", registry)
+	if p.Secret.ARN != "" {
+		r.Infof("secret   %s (current version %s)", p.Secret.ARN, p.Secret.VersionID)
+		r.Infof("registry %s", registry)
+	} else {
+		r.Infof("registry %s (the key written to ECS_ENGINE_AUTH_DATA)", p.RegistryKey)
+		r.planInstances(p)
+	}
 	if len(p.Services) == 0 {
 		r.Infof("services none")
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tDESIRED\tRUNNING\tCONTAINER\tIMAGE\tUSES SECRET")
+	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tDESIRED\tRUNNING\tCONTAINER\tIMAGE\tROTATED")
 	for _, s := range p.Services {
 		for i, c := range s.Containers {
 			name, td, desired, running := s.Name, awsname.Short(s.TaskDefinition), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
 			if i > 0 {
 				name, td, desired, running = "", "", "", ""
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, td, desired, running, c.Name, c.Image, yesNo(c.UsesSecret))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, td, desired, running, c.Name, c.Image, yesNo(c.Rotated()))
 		}
 	}
 	tw.Flush()
 	if len(p.Services) > 0 {
-		for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-			r.Infof("%s", line)
-		}
+		r.lines(b.String())
 	}
 	for _, w := range p.Warnings {
 		r.Warningf("%s", w)
@@ -76,4 +79,24 @@ func shortDigest(d string) string {
 		return d[:19]
 	}
 	return d
+}
+
+// planInstances prints the container instances an ecs-config rotation
+// rewrites, with what decides how: OS, agent and connection.
+func (r *Reporter) planInstances(p plan.Plan) {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tOS\tRESTART WITH\tAGENT\tCONNECTED\tSSM")
+	for _, in := range p.Instances {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.EC2InstanceID, in.OS, in.Init, in.AgentVersion, yesNo(in.AgentConnected), in.PingStatus)
+	}
+	tw.Flush()
+	r.lines(b.String())
+}
+
+// lines prints a block of text line by line.
+func (r *Reporter) lines(text string) {
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		r.Infof("%s", line)
+	}
 }

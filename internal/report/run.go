@@ -31,6 +31,16 @@ type Run struct {
 	Watch       *rollout.Result
 	Instances   []Instance // ecs-config mode; nil elsewhere
 	Failure     *Failure
+	Rollback    *Rollback // set when a failed rollout was rolled back
+}
+
+// Rollback is what rollback-on-failure did after the rollout failed.
+type Rollback struct {
+	Secret      *secret.Outcome // the secret after the restore: VersionID is current
+	Instances   []Instance      // ecs-config mode: the instances restored
+	Deployments []rollout.Deployment
+	Watch       *rollout.Result
+	Err         error // where the rollback itself stopped; nil when it finished
 }
 
 // Instance is one entry of the `instances` output: a container instance and

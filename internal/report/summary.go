@@ -32,8 +32,9 @@ func Summary(run Run) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s ecs-registry-rotate: %s\n\n", resultIcons[run.Result], run.Result)
 	writeHeadline(&b, run)
-	writeServices(&b, run)
-	writeFailedTasks(&b, run)
+	writeServices(&b, run.services())
+	writeFailedTasks(&b, run.failedTasks())
+	writeRollback(&b, run.Rollback)
 	writeVerify(&b, run.Verify)
 	writePlan(&b, run)
 	writeWarnings(&b, run)
@@ -62,8 +63,7 @@ func writeHeadline(b *strings.Builder, run Run) {
 	b.WriteString("\n")
 }
 
-func writeServices(b *strings.Builder, run Run) {
-	services := run.services()
+func writeServices(b *strings.Builder, services []rollout.ServiceResult) {
 	if len(services) == 0 {
 		b.WriteString("No service to deploy.\n\n")
 		return
@@ -94,8 +94,7 @@ func serviceResult(s rollout.ServiceResult) string {
 
 // writeFailedTasks groups the failed tasks by ECS's reason: a hundred tasks
 // failing for one reason are one problem, shown once with a few examples.
-func writeFailedTasks(b *strings.Builder, run Run) {
-	tasks := run.failedTasks()
+func writeFailedTasks(b *strings.Builder, tasks []rollout.FailedTask) {
 	if len(tasks) == 0 {
 		return
 	}
@@ -152,12 +151,12 @@ func writePlan(b *strings.Builder, run Run) {
 	if run.Result == ResultDryRun {
 		open = " open"
 	}
-	fmt.Fprintf(b, "<details%s><summary>Plan: %d services</summary>\n\n| Service | Task definition | Container | Image | Pulls with the secret |\n|---|---|---|---|---|\n", open, len(run.Plan.Services))
+	fmt.Fprintf(b, "<details%s><summary>Plan: %d services</summary>\n\n| Service | Task definition | Container | Image | Pulls with the rotated credentials |\n|---|---|---|---|---|\n", open, len(run.Plan.Services))
 	rows := 0
 	for _, s := range run.Plan.Services {
 		for _, c := range s.Containers {
 			if rows++; rows <= planRows {
-				fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", md(s.Name), md(awsname.Short(s.TaskDefinition)), md(c.Name), md(c.Image), yesNo(c.UsesSecret))
+				fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", md(s.Name), md(awsname.Short(s.TaskDefinition)), md(c.Name), md(c.Image), yesNo(c.Rotated()))
 			}
 		}
 	}
@@ -200,4 +199,23 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// writeRollback is the rollback's own section, after the rollout's.
+func writeRollback(b *strings.Builder, rb *Rollback) {
+	if rb == nil {
+		return
+	}
+	b.WriteString("## Rollback\n\n")
+	if rb.Err != nil {
+		fmt.Fprintf(b, "- **The rollback failed**: %s\n", md(rb.Err.Error()))
+	}
+	if s := rb.Secret; s != nil && !s.Unknown {
+		fmt.Fprintf(b, "- Secret %s: AWSCURRENT is version %s\n", md(s.Name), md(s.VersionID))
+	}
+	b.WriteString("\n")
+	if rb.Watch != nil {
+		writeServices(b, rb.Watch.Services)
+		writeFailedTasks(b, rb.Watch.FailedTasks)
+	}
 }

@@ -26,12 +26,19 @@ type ECS interface {
 type Secrets interface {
 	plan.Secrets
 	secret.API
+	secret.StageAPI
+}
+
+// SSM is every Systems Manager call of a run (ecs-config mode).
+type SSM interface {
+	plan.SSM
 }
 
 // Deps are what a run talks to.
 type Deps struct {
 	ECS     ECS
 	Secrets Secrets
+	SSM     SSM
 	// Verify checks images with the new credentials; nil uses verify.Images.
 	Verify func(ctx context.Context, images []string, creds verify.Credentials) []verify.ImageResult
 	Now    func() time.Time
@@ -90,10 +97,10 @@ func (r *runner) steps(ctx context.Context) {
 		return
 	}
 	deployments, ok := r.deploy(ctx, p.Targets())
-	if !ok || !r.cfg.Wait {
-		return
+	if ok && r.cfg.Wait {
+		r.watch(ctx, deployments, nil)
 	}
-	r.watch(ctx, deployments, nil)
+	r.rollbackIfFailed(ctx)
 }
 
 func (r *runner) fail(step, resource string, err error) {
@@ -107,7 +114,7 @@ func (r *runner) plan(ctx context.Context) (plan.Plan, bool) {
 	if r.cfg.RollbackOnFailure {
 		r.rep.Warningf("rollback-on-failure is not supported by this version yet: a failed rollout is reported, and the previous credentials are not restored")
 	}
-	p, err := plan.Build(ctx, r.cfg, r.deps.ECS, r.deps.Secrets)
+	p, err := plan.Build(ctx, r.cfg, r.deps.ECS, r.deps.Secrets, r.deps.SSM)
 	if err != nil {
 		r.fail(report.StepPlan, "", err)
 		return plan.Plan{}, false
@@ -157,7 +164,7 @@ func (r *runner) applySecret(ctx context.Context, p plan.Plan) bool {
 // having started proves nothing. Only when they all rolled out is the result
 // unchanged: a re-run never turns a broken rotation green.
 func (r *runner) rerun(ctx context.Context, p plan.Plan) {
-	r.run.Secret = &secret.Outcome{Name: p.Secret.Name, VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
+	r.run.Secret = &secret.Outcome{Name: p.Secret.Name, ARN: p.Secret.ARN, VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
 	stale := p.Stale()
 	if !r.cfg.ForceNewDeployment {
 		stale = nil
@@ -241,20 +248,29 @@ func (r *runner) watch(ctx context.Context, started, adopted []rollout.Deploymen
 	if len(all) == 0 {
 		return
 	}
-	r.rep.Group(fmt.Sprintf("Wait for %d deployments (timeout %s, poll every %s)", len(all), r.cfg.Timeout, r.cfg.PollInterval))
-	defer r.rep.EndGroup()
-	result, err := rollout.Watch(ctx, r.deps.ECS, all, rollout.WatchOptions{
-		Timeout: r.cfg.Timeout, PollInterval: r.cfg.PollInterval, FailFast: r.cfg.FailFast, Once: once,
-		OnChange: r.rep.Progress,
-	})
+	result, err := r.follow(ctx, "Wait for", all, once)
 	r.run.Watch = &result
 	if err != nil {
 		r.fail(report.StepRollout, "", err)
-		return
+	}
+}
+
+// follow watches deployments in a log group and returns an error when the
+// watch broke or a service did not roll out.
+func (r *runner) follow(ctx context.Context, title string, deps []rollout.Deployment, once bool) (rollout.Result, error) {
+	r.rep.Group(fmt.Sprintf("%s %d deployments (timeout %s, poll every %s)", title, len(deps), r.cfg.Timeout, r.cfg.PollInterval))
+	defer r.rep.EndGroup()
+	result, err := rollout.Watch(ctx, r.deps.ECS, deps, rollout.WatchOptions{
+		Timeout: r.cfg.Timeout, PollInterval: r.cfg.PollInterval, FailFast: r.cfg.FailFast, Once: once,
+		OnChange: r.rep.Progress,
+	})
+	if err != nil {
+		return result, err
 	}
 	if n := unfinished(result, once); n > 0 {
-		r.fail(report.StepRollout, "", fmt.Errorf("%d of %d services %w", n, len(result.Services), report.ErrNotRolledOut))
+		return result, fmt.Errorf("%d of %d services %w", n, len(result.Services), report.ErrNotRolledOut)
 	}
+	return result, nil
 }
 
 // unfinished counts the services that did not roll out; with once, a
@@ -272,6 +288,9 @@ func unfinished(w rollout.Result, once bool) int {
 // cancelled restates the failure as a cancellation that says what had
 // already changed, so the person who cancelled knows what to check.
 func (r *runner) cancelled() {
-	r.run.Failure = &report.Failure{Step: report.StepCancelled, Err: fmt.Errorf(
-		"the run was cancelled during %s (%w)", r.run.Failure.Step, r.run.Failure.Err)}
+	err := fmt.Errorf("the run was cancelled during %s (%w)", r.run.Failure.Step, r.run.Failure.Err)
+	if how := r.undoByHand(); how != "" {
+		err = fmt.Errorf("%w. A cancelled job has no time left to roll back; to do it by hand: %s", err, how)
+	}
+	r.run.Failure = &report.Failure{Step: report.StepCancelled, Err: err}
 }

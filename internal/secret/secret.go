@@ -28,6 +28,7 @@ type API interface {
 // Outcome is what the apply step did.
 type Outcome struct {
 	Name              string // the secret's name, for a person
+	ARN               string
 	VersionID         string // the version now current: the new one, or the one that already held the credentials; "" when Unknown
 	PreviousVersionID string
 	Changed           bool
@@ -49,7 +50,7 @@ func Current(s plan.Secret, username, password string) bool {
 // Apply writes username and password into the secret, keeping every other key
 // it holds. It writes nothing when the secret already holds them.
 func Apply(ctx context.Context, api API, s plan.Secret, username, password string) (Outcome, error) {
-	unchanged := Outcome{Name: s.Name, VersionID: s.VersionID, PreviousVersionID: s.VersionID}
+	unchanged := Outcome{Name: s.Name, ARN: s.ARN, VersionID: s.VersionID, PreviousVersionID: s.VersionID}
 	if Current(s, username, password) {
 		return unchanged, nil
 	}
@@ -69,7 +70,7 @@ func Apply(ctx context.Context, api API, s plan.Secret, username, password strin
 	if err != nil {
 		return confirm(ctx, api, s, username, password), awserr.Wrap(err, "secretsmanager:PutSecretValue", "secret "+s.Name)
 	}
-	return Outcome{Name: s.Name, VersionID: aws.ToString(out.VersionId), PreviousVersionID: s.VersionID, Changed: true}, nil
+	return Outcome{Name: s.Name, ARN: s.ARN, VersionID: aws.ToString(out.VersionId), PreviousVersionID: s.VersionID, Changed: true}, nil
 }
 
 // confirm learns whether a write whose answer was an error (or never came,
@@ -80,14 +81,14 @@ func confirm(ctx context.Context, api API, s plan.Secret, username, password str
 	defer cancel()
 	out, err := api.GetSecretValue(rctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ARN)})
 	if err != nil {
-		return Outcome{Name: s.Name, PreviousVersionID: s.VersionID, Unknown: true}
+		return Outcome{Name: s.Name, ARN: s.ARN, PreviousVersionID: s.VersionID, Unknown: true}
 	}
 	now := plan.Secret{VersionID: aws.ToString(out.VersionId)}
 	if json.Unmarshal([]byte(aws.ToString(out.SecretString)), &now.Fields) == nil &&
 		now.VersionID != s.VersionID && Current(now, username, password) {
-		return Outcome{Name: s.Name, VersionID: now.VersionID, PreviousVersionID: s.VersionID, Changed: true}
+		return Outcome{Name: s.Name, ARN: s.ARN, VersionID: now.VersionID, PreviousVersionID: s.VersionID, Changed: true}
 	}
-	return Outcome{Name: s.Name, VersionID: s.VersionID, PreviousVersionID: s.VersionID}
+	return Outcome{Name: s.Name, ARN: s.ARN, VersionID: s.VersionID, PreviousVersionID: s.VersionID}
 }
 
 // newValue is the secret's JSON with username and password replaced. Keys that
@@ -123,4 +124,45 @@ func requestToken() (string, error) {
 		return "", fmt.Errorf("draw a request token: %w", err)
 	}
 	return hex.EncodeToString(b[:]), nil
+}
+
+// StageAPI is what Restore calls.
+type StageAPI interface {
+	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Restore puts the credentials back that the secret held before written:
+// AWSCURRENT moves back to the previous version, which still exists, rather
+// than a new version repeating the old value; Secrets Manager then labels
+// ours AWSPREVIOUS. The secret is read back to prove it. The outcome
+// returned says which version is current, also when Restore fails.
+func Restore(ctx context.Context, api StageAPI, written Outcome) (Outcome, error) {
+	what := "secret " + written.Name
+	_, err := api.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId:            aws.String(written.ARN),
+		VersionStage:        aws.String("AWSCURRENT"),
+		MoveToVersionId:     aws.String(written.PreviousVersionID),
+		RemoveFromVersionId: aws.String(written.VersionID),
+	})
+	if err != nil {
+		return written, awserr.Wrap(err, "secretsmanager:UpdateSecretVersionStage", what)
+	}
+	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(written.ARN)})
+	if err != nil {
+		return Outcome{Name: written.Name, ARN: written.ARN, Unknown: true, PreviousVersionID: written.VersionID},
+			fmt.Errorf("read back after moving AWSCURRENT: %w", awserr.Wrap(err, "secretsmanager:GetSecretValue", what))
+	}
+	now := Outcome{Name: written.Name, ARN: written.ARN, VersionID: aws.ToString(out.VersionId), PreviousVersionID: written.VersionID, Changed: true}
+	if now.VersionID != written.PreviousVersionID {
+		return now, fmt.Errorf("%s: AWSCURRENT is version %s after the move, not the previous version %s", what, now.VersionID, written.PreviousVersionID)
+	}
+	return now, nil
+}
+
+// RestoreCommand is the AWS CLI command that does what Restore does, for a
+// person to run when the job had no time left.
+func RestoreCommand(written Outcome) string {
+	return fmt.Sprintf("aws secretsmanager update-secret-version-stage --secret-id %s --version-stage AWSCURRENT --move-to-version-id %s --remove-from-version-id %s",
+		written.ARN, written.PreviousVersionID, written.VersionID)
 }

@@ -1,0 +1,263 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/registryauth"
+)
+
+func secretsConfig(services ...string) inputs.Config {
+	return inputs.Config{AuthMode: inputs.ModeSecretsManager, SecretID: "prod/registry", Cluster: "prod", Services: services, ForceNewDeployment: true}
+}
+
+func ecsConfig(registry string, services ...string) inputs.Config {
+	return inputs.Config{AuthMode: inputs.ModeECSConfig, Registry: registry, ECSConfigAuthType: "dockercfg", Cluster: "prod", Services: services, ForceNewDeployment: true}
+}
+
+func names(services []Service) []string {
+	var out []string
+	for _, s := range services {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func mustContain(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want one that says %q", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error does not say %q:\n%v", p, err)
+		}
+	}
+}
+
+// Issue 7 point 4: a service named by name and by ARN is planned once.
+func TestServiceNamedTwiceIsPlannedOnce(t *testing.T) {
+	api := &fakeECS{}
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "registry.example.com/web:1", "prod/registry"))
+	api.addService("worker", ecstypes.LaunchTypeEc2, container("worker", "registry.example.com/worker:1", secretARN))
+	p, err := Build(context.Background(), secretsConfig("web", serviceARN("web"), "worker", serviceARN("worker")), api, fakeSecrets{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(p.Services); !slices.Equal(got, []string{"web", "worker"}) {
+		t.Errorf("planned %v, want [web worker] once each", got)
+	}
+	if got := len(p.Targets()); got != 2 {
+		t.Errorf("%d rollout targets, want 2", got)
+	}
+}
+
+// Issue 7 point 2: a secret that no listed service uses stops the run.
+func TestListedServicesIgnoringTheSecretStopTheRun(t *testing.T) {
+	api := &fakeECS{}
+	api.addService("db-proxy", ecstypes.LaunchTypeEc2, container("proxy", "registry.example.com/proxy:1", ""))
+	api.addService("cache", ecstypes.LaunchTypeEc2, container("cache", "redis:7", "prod/other"))
+	_, err := Build(context.Background(), secretsConfig("db-proxy", "cache"), api, fakeSecrets{}, nil)
+	mustContain(t, err, "prod/registry", "cluster prod", "listed services", "db-proxy (task definition db-proxy:1)", "cache (task definition cache:1)", "repositoryCredentials", "nothing was written")
+	if !errors.Is(err, ErrNoConsumers) {
+		t.Errorf("error does not wrap ErrNoConsumers: %v", err)
+	}
+}
+
+// A listed service that ignores the secret beside one that uses it is kept,
+// with a warning (the cmd tests read its wording).
+func TestListedServiceIgnoringTheSecretIsWarned(t *testing.T) {
+	api := &fakeECS{}
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "registry.example.com/web:1", "prod/registry"))
+	api.addService("proxy", ecstypes.LaunchTypeEc2, container("proxy", "nginx", ""))
+	p, err := Build(context.Background(), secretsConfig("web", "proxy"), api, fakeSecrets{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(p.Services); !slices.Equal(got, []string{"web", "proxy"}) {
+		t.Errorf("planned %v, want [web proxy]", got)
+	}
+	if len(p.Warnings) != 1 || !strings.HasPrefix(p.Warnings[0], "service proxy does not name secret prod/registry") {
+		t.Errorf("warnings %q", p.Warnings)
+	}
+	if got := p.Images(); !slices.Equal(got, []string{"registry.example.com/web:1"}) {
+		t.Errorf("Images() = %v", got)
+	}
+}
+
+// Issue 7 point 2: a secret that no service of the cluster uses stops the run,
+// saying how many services were looked at.
+func TestDiscoveredNoConsumerStopsTheRun(t *testing.T) {
+	api := &fakeECS{}
+	for i := range 3 {
+		api.addService(fmt.Sprintf("svc%d", i), ecstypes.LaunchTypeEc2, container("app", "registry.example.com/app:1", "prod/other"))
+	}
+	_, err := Build(context.Background(), secretsConfig(), api, fakeSecrets{}, nil)
+	mustContain(t, err, "cluster prod", "secret prod/registry", "3 services were examined", "nothing was written")
+
+	_, err = Build(context.Background(), secretsConfig(), &fakeECS{}, fakeSecrets{}, nil)
+	mustContain(t, err, "cluster prod", "secret prod/registry", "has no services")
+}
+
+// ecs-config mode: a mixed Amazon Linux fleet, more instances than one
+// DescribeContainerInstances call and one SSM page take; services found by
+// image as the agent matches it.
+func TestECSConfigPlan(t *testing.T) {
+	api, sm := &fakeECS{}, &fakeSSM{}
+	releases := []struct{ name, version, os, init string }{
+		{"Amazon Linux AMI", "2018.03", "Amazon Linux 1", InitUpstart},
+		{"Amazon Linux", "2", "Amazon Linux 2", InitSystemd},
+		{"Amazon Linux", "2023", "Amazon Linux 2023", InitSystemd},
+	}
+	const n = 130
+	for i := range n {
+		id := fmt.Sprintf("i-%017x", i)
+		api.addInstance(instance{id: id})
+		r := releases[i%3]
+		sm.manage(id, r.name, r.version, ssmtypes.PingStatusOnline)
+	}
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "nginx:1.27", ""), container("sidecar", "ghcr.io/org/sidecar:1", ""))
+	api.addService("worker", ecstypes.LaunchTypeEc2, container("worker", "docker.io/library/redis:7", "prod/registry")) // pulls with Secrets Manager
+	api.addService("api", ecstypes.LaunchTypeEc2, container("api", "index.docker.io/team/api:2", ""))
+	api.addService("edge", ecstypes.LaunchTypeFargate, container("edge", "nginx:1.27", ""))
+	api.addService("private", "", container("private", "registry.example.com/app:1", ""))
+
+	p, err := Build(context.Background(), ecsConfig("docker.io"), api, fakeSecrets{}, sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.RegistryKey != registryauth.DockerHubKey {
+		t.Errorf("RegistryKey = %q", p.RegistryKey)
+	}
+	if got := names(p.Services); !slices.Equal(got, []string{"web", "api"}) {
+		t.Errorf("planned %v, want [web api]", got)
+	}
+	if got := p.Images(); !slices.Equal(got, []string{"nginx:1.27", "index.docker.io/team/api:2"}) {
+		t.Errorf("Images() = %v", got)
+	}
+	if len(p.Instances) != n {
+		t.Fatalf("%d instances, want %d", len(p.Instances), n)
+	}
+	for i, in := range p.Instances {
+		r := releases[i%3]
+		if in.OS != r.os || in.Init != r.init || !in.SSMManaged || !in.AgentConnected || in.AgentVersion != "1.99.0" || in.OSType != "linux" {
+			t.Errorf("instance %d = %+v, want %s/%s", i, in, r.os, r.init)
+		}
+	}
+	warned := strings.Join(p.Warnings, "\n")
+	for _, w := range []string{"registry docker.io is written to ECS_ENGINE_AUTH_DATA as https://index.docker.io/v1/", "service edge runs on Fargate"} {
+		if !strings.Contains(warned, w) {
+			t.Errorf("no warning %q in %q", w, p.Warnings)
+		}
+	}
+	if got := api.calls["DescribeContainerInstances"]; got != 2 {
+		t.Errorf("%d DescribeContainerInstances calls for %d instances, want 2", got, n)
+	}
+	if sm.calls != 3 {
+		t.Errorf("%d DescribeInstanceInformation calls for %d instances, want 3 (50 ids each)", sm.calls, n)
+	}
+}
+
+// ecs-config mode refuses, in one error, every instance it cannot rewrite,
+// each with what to do instead; a fit instance is not named.
+func TestECSConfigRefusesInstances(t *testing.T) {
+	api, sm := &fakeECS{}, &fakeSSM{}
+	api.addInstance(instance{id: "i-good"})
+	sm.manage("i-good", "Amazon Linux", "2023", ssmtypes.PingStatusOnline)
+	api.addInstance(instance{id: "i-unmanaged"})
+	api.addInstance(instance{id: "i-lost"})
+	sm.manage("i-lost", "Amazon Linux", "2", ssmtypes.PingStatusConnectionLost)
+	api.addInstance(instance{id: "i-windows", osType: "windows", osFamily: "WINDOWS_SERVER_2022_CORE"})
+	sm.manage("i-windows", "Microsoft Windows Server 2022 Datacenter", "10.0.20348", ssmtypes.PingStatusOnline)
+	api.addInstance(instance{id: "i-bottlerocket", bottlerocket: "aws-ecs-2"})
+	sm.manage("i-bottlerocket", "Amazon Linux", "2", ssmtypes.PingStatusOnline) // its control container reports itself
+	api.addInstance(instance{id: "i-disconnected", disconnected: true})
+	sm.manage("i-disconnected", "Amazon Linux", "2", ssmtypes.PingStatusOnline)
+	api.addInstance(instance{id: "i-ubuntu"})
+	sm.manage("i-ubuntu", "Ubuntu", "22.04", ssmtypes.PingStatusOnline)
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "nginx", ""))
+
+	_, err := Build(context.Background(), ecsConfig(registryauth.DockerHubKey), api, fakeSecrets{}, sm)
+	mustContain(t, err, "6 of the 7 container instances of cluster prod", "nothing was changed",
+		"i-unmanaged (container instance ciunmanaged): Systems Manager does not manage it",
+		"i-lost (container instance cilost): its SSM agent is ConnectionLost",
+		"i-windows (container instance ciwindows): it runs Windows", "Restart-Service AmazonECS",
+		"i-bottlerocket (container instance cibottlerocket): it runs Bottlerocket", "apiclient set settings.container-registry.credentials",
+		"i-disconnected (container instance cidisconnected): its ECS agent is disconnected",
+		"i-ubuntu (container instance ciubuntu): SSM reports Ubuntu 22.04, not Amazon Linux 1, 2 or 2023")
+	if err != nil && strings.Contains(err.Error(), "i-good") {
+		t.Errorf("the fit instance is named: %v", err)
+	}
+}
+
+func TestECSConfigEmptyCluster(t *testing.T) {
+	api := &fakeECS{}
+	api.addService("web", ecstypes.LaunchTypeFargate, container("web", "nginx", ""))
+	_, err := Build(context.Background(), ecsConfig(registryauth.DockerHubKey), api, fakeSecrets{}, &fakeSSM{})
+	mustContain(t, err, "cluster prod has no ACTIVE container instance", "Fargate", "nothing was changed")
+}
+
+func TestECSConfigNoConsumer(t *testing.T) {
+	api, sm := &fakeECS{}, &fakeSSM{}
+	api.addInstance(instance{id: "i-1"})
+	sm.manage("i-1", "Amazon Linux", "2", ssmtypes.PingStatusOnline)
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "nginx", ""))
+	api.addService("api", ecstypes.LaunchTypeEc2, container("api", "registry.example.com:5000/api:1", "prod/registry"))
+
+	// "docker.io" is never looked up by the agent; the plan uses the real key.
+	_, err := Build(context.Background(), ecsConfig("https://Registry.Example.com:5000/team"), api, fakeSecrets{}, sm)
+	mustContain(t, err, "no service of cluster prod pulls images of registry key registry.example.com:5000", "2 services were examined", "nothing was changed")
+
+	_, err = Build(context.Background(), ecsConfig("registry.example.com:5000", "api"), api, fakeSecrets{}, sm)
+	mustContain(t, err, "cluster prod", "listed services api (task definition api:1)", "registry key registry.example.com:5000", "nothing was changed")
+}
+
+// Both problems are reported at once, so one fix-and-retry suffices.
+func TestECSConfigReportsInstancesAndServicesTogether(t *testing.T) {
+	api, sm := &fakeECS{}, &fakeSSM{}
+	api.addInstance(instance{id: "i-unmanaged"})
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "ghcr.io/org/web", ""))
+	_, err := Build(context.Background(), ecsConfig(registryauth.DockerHubKey), api, fakeSecrets{}, sm)
+	mustContain(t, err, "i-unmanaged", "no service of cluster prod pulls images of registry key https://index.docker.io/v1/")
+}
+
+func TestECSConfigRefusesECR(t *testing.T) {
+	_, err := Build(context.Background(), ecsConfig("123456789012.dkr.ecr.us-east-1.amazonaws.com"), &fakeECS{}, fakeSecrets{}, &fakeSSM{})
+	mustContain(t, err, "Amazon ECR", "never with ECS_ENGINE_AUTH_DATA")
+}
+
+func TestECSConfigRefusesUnwritableCredentials(t *testing.T) {
+	cfg := ecsConfig(registryauth.DockerHubKey)
+	cfg.Username, cfg.Password = "robot:ci", "a-long-password"
+	_, err := Build(context.Background(), cfg, &fakeECS{}, fakeSecrets{}, &fakeSSM{})
+	mustContain(t, err, "dockercfg", "\":\"", "ecs-config-auth-type docker")
+	if err != nil && strings.Contains(err.Error(), cfg.Password) {
+		t.Errorf("the error quotes the password: %v", err)
+	}
+}
+
+func TestAmazonLinux(t *testing.T) {
+	for _, tc := range []struct{ name, version, os, init string }{
+		{"Amazon Linux AMI", "2018.03", "Amazon Linux 1", InitUpstart},
+		{"Amazon Linux", "2017.09", "Amazon Linux 1", InitUpstart},
+		{"Amazon Linux", "2", "Amazon Linux 2", InitSystemd},
+		{"Amazon Linux", "2023", "Amazon Linux 2023", InitSystemd},
+		{"Amazon Linux", "2023.6.20250107", "Amazon Linux 2023", InitSystemd},
+		{"Ubuntu", "22.04", "", ""},
+		{"Amazon Linux", "", "", ""},
+		{"", "", "", ""},
+	} {
+		os, init := amazonLinux(tc.name, tc.version)
+		if os != tc.os || init != tc.init {
+			t.Errorf("amazonLinux(%q, %q) = %q, %q; want %q, %q", tc.name, tc.version, os, init, tc.os, tc.init)
+		}
+	}
+}

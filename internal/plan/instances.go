@@ -1,0 +1,242 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
+)
+
+const (
+	// describeInstancesBatch is DescribeContainerInstances' limit of
+	// container instances a call.
+	describeInstancesBatch = 100
+	// ssmInstanceBatch is how many instance ids one DescribeInstanceInformation
+	// call filters on: a filter takes up to 100 values, but a page holds at
+	// most 50 results (MaxResults 5-50), so 50 ids are one page.
+	ssmInstanceBatch = 50
+)
+
+// The init systems that restart the ECS agent (AWS-FACTS: "Restart").
+const (
+	InitSystemd = "systemd" // Amazon Linux 2 and 2023: systemctl restart ecs
+	InitUpstart = "upstart" // Amazon Linux 1: stop ecs; start ecs
+)
+
+// Instance is one ACTIVE container instance of the cluster, as ECS and
+// Systems Manager describe it. In a plan that Build returned, every instance
+// runs Amazon Linux 1, 2 or 2023 (OS and Init are set), is managed by SSM and
+// Online, and has its ECS agent connected.
+type Instance struct {
+	ContainerInstanceARN string
+	EC2InstanceID        string
+	AgentConnected       bool
+	AgentVersion         string
+	RunningTasks         int32
+
+	// Attributes the agent registers (ecs-agent/api/ecs/client/ecs_client.go).
+	OSType         string // ecs.os-type: linux or windows
+	OSFamily       string // ecs.os-family: LINUX, WINDOWS_SERVER_2022_CORE, ...
+	OSTypeDetailed string // ecs.os-type-detailed on newer agents: amzn_2023, ...
+	// BottlerocketVariant is the bottlerocket.variant attribute that
+	// Bottlerocket registers through ECS_INSTANCE_ATTRIBUTES
+	// (bottlerocket-os/bottlerocket packages/ecs-agent/ecs-base-conf).
+	BottlerocketVariant string
+
+	// From SSM DescribeInstanceInformation; SSMManaged is false when SSM does
+	// not list the instance.
+	SSMManaged      bool
+	PingStatus      string // Online, ConnectionLost, Inactive
+	PlatformType    string // Linux, Windows, MacOS
+	PlatformName    string // "Amazon Linux", "Amazon Linux AMI" (AL1), ...
+	PlatformVersion string // "2", "2023", "2018.03", ...
+
+	OS   string // "Amazon Linux 1", "Amazon Linux 2", "Amazon Linux 2023"; empty when none of these
+	Init string // InitSystemd or InitUpstart; empty when OS is
+}
+
+// ID names the instance for people: its EC2 instance id, else the container
+// instance id.
+func (in Instance) ID() string {
+	if in.EC2InstanceID != "" {
+		return in.EC2InstanceID
+	}
+	return awsname.Short(in.ContainerInstanceARN)
+}
+
+// readInstances lists the cluster's ACTIVE container instances, describes
+// them, and joins them with what SSM knows of each.
+func readInstances(ctx context.Context, api ECS, ssmAPI SSM, cluster string) ([]Instance, error) {
+	var arns []string
+	pages := ecs.NewListContainerInstancesPaginator(api, &ecs.ListContainerInstancesInput{
+		Cluster: aws.String(cluster), Status: ecstypes.ContainerInstanceStatusActive, MaxResults: aws.Int32(100),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, discovery{cluster: cluster}.clusterError(err, "ecs:ListContainerInstances")
+		}
+		arns = append(arns, page.ContainerInstanceArns...)
+	}
+	var instances []Instance
+	for _, chunk := range batch.Chunks(arns, describeInstancesBatch) {
+		out, err := api.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: chunk})
+		if err != nil {
+			return nil, discovery{cluster: cluster}.clusterError(err, "ecs:DescribeContainerInstances")
+		}
+		// Failures are instances deregistered since the listing: nothing to rotate there.
+		for _, ci := range out.ContainerInstances {
+			instances = append(instances, fromECS(ci))
+		}
+	}
+	var ids []string
+	for _, in := range instances {
+		if in.EC2InstanceID != "" {
+			ids = append(ids, in.EC2InstanceID)
+		}
+	}
+	info := make(map[string]ssmtypes.InstanceInformation, len(ids))
+	for _, chunk := range batch.Chunks(ids, ssmInstanceBatch) {
+		pages := ssm.NewDescribeInstanceInformationPaginator(ssmAPI, &ssm.DescribeInstanceInformationInput{
+			Filters:    []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: chunk}},
+			MaxResults: aws.Int32(ssmInstanceBatch),
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return nil, awserr.Wrap(err, "ssm:DescribeInstanceInformation", "the container instances of cluster "+cluster)
+			}
+			for _, i := range page.InstanceInformationList {
+				info[aws.ToString(i.InstanceId)] = i
+			}
+		}
+	}
+	for i := range instances {
+		if si, ok := info[instances[i].EC2InstanceID]; ok && instances[i].EC2InstanceID != "" {
+			instances[i].SSMManaged = true
+			instances[i].PingStatus = string(si.PingStatus)
+			instances[i].PlatformType = string(si.PlatformType)
+			instances[i].PlatformName = aws.ToString(si.PlatformName)
+			instances[i].PlatformVersion = aws.ToString(si.PlatformVersion)
+		}
+		instances[i].OS, instances[i].Init = amazonLinux(instances[i].PlatformName, instances[i].PlatformVersion)
+	}
+	return instances, nil
+}
+
+func fromECS(ci ecstypes.ContainerInstance) Instance {
+	in := Instance{
+		ContainerInstanceARN: aws.ToString(ci.ContainerInstanceArn),
+		EC2InstanceID:        aws.ToString(ci.Ec2InstanceId),
+		AgentConnected:       ci.AgentConnected,
+		RunningTasks:         ci.RunningTasksCount,
+	}
+	if ci.VersionInfo != nil {
+		in.AgentVersion = aws.ToString(ci.VersionInfo.AgentVersion)
+	}
+	for _, a := range ci.Attributes {
+		v := aws.ToString(a.Value)
+		switch aws.ToString(a.Name) {
+		case "ecs.os-type":
+			in.OSType = v
+		case "ecs.os-family":
+			in.OSFamily = v
+		case "ecs.os-type-detailed":
+			in.OSTypeDetailed = v
+		case "bottlerocket.variant":
+			in.BottlerocketVariant = v
+		}
+	}
+	return in
+}
+
+// amazonLinux tells the ECS-optimized Amazon Linux releases apart by what SSM
+// reports: PlatformName "Amazon Linux AMI" with a dated version (2018.03) for
+// Amazon Linux 1, "Amazon Linux" with version 2 or 2023 for the others.
+func amazonLinux(name, version string) (os, init string) {
+	if !strings.HasPrefix(name, "Amazon Linux") {
+		return "", ""
+	}
+	switch {
+	case version == "2" || strings.HasPrefix(version, "2."):
+		return "Amazon Linux 2", InitSystemd
+	case version == "2023" || strings.HasPrefix(version, "2023."):
+		return "Amazon Linux 2023", InitSystemd
+	case name == "Amazon Linux AMI" || (len(version) == 7 && strings.HasPrefix(version, "20") && version[4] == '.'):
+		return "Amazon Linux 1", InitUpstart
+	}
+	return "", ""
+}
+
+func (in Instance) windows() bool {
+	return strings.EqualFold(in.OSType, "windows") || strings.HasPrefix(strings.ToUpper(in.OSFamily), "WINDOWS") ||
+		in.PlatformType == string(ssmtypes.PlatformTypeWindows)
+}
+
+func (in Instance) bottlerocket() bool {
+	return in.BottlerocketVariant != "" || strings.Contains(strings.ToLower(in.OSFamily), "bottlerocket") ||
+		strings.HasPrefix(strings.ToLower(in.OSTypeDetailed), "bottlerocket") ||
+		strings.Contains(strings.ToLower(in.PlatformName), "bottlerocket")
+}
+
+// problems says why the action cannot rewrite this instance's ecs.config,
+// each with what to do instead; none when it can.
+func (in Instance) problems() []string {
+	switch {
+	case in.windows():
+		return []string{"it runs Windows, where the ECS agent reads ECS_ENGINE_AUTH_TYPE and ECS_ENGINE_AUTH_DATA from machine-scope environment variables, not from /etc/ecs/ecs.config: set them with [Environment]::SetEnvironmentVariable(..., \"Machine\") and Restart-Service AmazonECS, or move the services to auth-mode secrets-manager"}
+	case in.bottlerocket():
+		return []string{"it runs Bottlerocket, which has no /etc/ecs/ecs.config: set the credentials with `apiclient set settings.container-registry.credentials` (dockercfg, through the control container or an SSM session), which restarts the agent, or move the services to auth-mode secrets-manager"}
+	}
+	var out []string
+	if in.EC2InstanceID == "" {
+		out = append(out, "ECS reports no EC2 instance id for it, so Run Command cannot be aimed at it: update its ecs.config by hand or drain and deregister it")
+	} else if !in.SSMManaged {
+		out = append(out, "Systems Manager does not manage it (DescribeInstanceInformation does not list it), so Run Command cannot reach it: run the SSM agent with an instance role that has AmazonSSMManagedInstanceCore, or drain and deregister the instance")
+	} else if in.PingStatus != string(ssmtypes.PingStatusOnline) {
+		out = append(out, fmt.Sprintf("its SSM agent is %s, not Online, so Run Command cannot reach it: restart the SSM agent or restore its network path to Systems Manager, or drain and deregister the instance", orUnknown(in.PingStatus)))
+	}
+	if in.SSMManaged && in.OS == "" {
+		out = append(out, fmt.Sprintf("SSM reports %s %s, not Amazon Linux 1, 2 or 2023, the ECS-optimized systems whose /etc/ecs/ecs.config and agent restart this action knows: update its ecs.config by hand, or move the services to auth-mode secrets-manager", orUnknown(in.PlatformName), in.PlatformVersion))
+	}
+	if !in.AgentConnected {
+		out = append(out, "its ECS agent is disconnected, so the run could not tell when a restarted agent is back: reconnect the agent (systemctl status ecs on the instance) or drain and deregister the instance")
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// checkInstances refuses, in one error, an empty cluster and every instance
+// whose ecs.config the action cannot rewrite: a half-rotated fleet pulls with
+// two sets of credentials.
+func checkInstances(cluster string, instances []Instance) error {
+	if len(instances) == 0 {
+		return fmt.Errorf("cluster %s has no ACTIVE container instance, so there is no ecs.config to rotate (Fargate tasks never read one); nothing was changed: check the cluster and aws-region inputs, or use auth-mode secrets-manager for Fargate services", cluster)
+	}
+	var refused []string
+	for _, in := range instances {
+		if p := in.problems(); len(p) > 0 {
+			refused = append(refused, fmt.Sprintf("(%d) %s (container instance %s): %s", len(refused)+1, in.ID(), awsname.Short(in.ContainerInstanceARN), strings.Join(p, "; also, ")))
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("ecs-config mode cannot rewrite ecs.config on %d of the %d container instances of cluster %s, so nothing was changed: %s",
+		len(refused), len(instances), cluster, strings.Join(refused, "; "))
+}

@@ -1,0 +1,92 @@
+package rotate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/secret"
+)
+
+// rollbackIfFailed puts the previous credentials back when the rollout
+// failed after they were replaced, and rolls the services again onto them.
+// It does not run when nothing was written, nor on cancel: a cancelled job
+// has no time left, and its annotation says how to do it by hand.
+func (r *runner) rollbackIfFailed(ctx context.Context) {
+	f := r.run.Failure
+	if f == nil || !r.cfg.RollbackOnFailure || ctx.Err() != nil || r.run.Secret == nil || !r.run.Secret.Changed {
+		return
+	}
+	if f.Step != report.StepDeploy && f.Step != report.StepRollout {
+		return
+	}
+	rb := &report.Rollback{}
+	r.run.Rollback = rb
+	r.rep.Group("Roll back: move AWSCURRENT back to version " + r.run.Secret.PreviousVersionID)
+	restored, err := secret.Restore(ctx, r.deps.Secrets, *r.run.Secret)
+	rb.Secret = &restored
+	if err != nil {
+		r.rep.EndGroup()
+		rb.Err = fmt.Errorf("restore the secret: %w", err)
+		return
+	}
+	r.rep.Infof("secret %s: AWSCURRENT is version %s again", restored.Name, restored.VersionID)
+	r.rep.EndGroup()
+	r.rollServicesBack(ctx, rb)
+	if rb.Err == nil {
+		r.run.Result = report.ResultRolledBack
+	}
+}
+
+// rollServicesBack forces a new deployment of every service this run rolled,
+// and watches it with a timeout budget of its own.
+func (r *runner) rollServicesBack(ctx context.Context, rb *report.Rollback) {
+	if len(r.run.Deployments) == 0 || !r.cfg.ForceNewDeployment {
+		return
+	}
+	targets := make([]rollout.Target, len(r.run.Deployments))
+	for i, d := range r.run.Deployments {
+		targets[i] = d.Target
+	}
+	r.rep.Group(fmt.Sprintf("Roll back: deploy %d services on the previous credentials", len(targets)))
+	deps, err := rollout.Deploy(ctx, r.deps.ECS, targets, rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent}, r.deps.Now)
+	r.rep.EndGroup()
+	rb.Deployments = deps
+	if err != nil {
+		rb.Err = fmt.Errorf("redeploy the services: %w", err)
+		return
+	}
+	if !r.cfg.Wait {
+		return
+	}
+	result, err := r.follow(ctx, "Roll back: wait for", deps, false)
+	rb.Watch = &result
+	if err != nil {
+		rb.Err = fmt.Errorf("roll the services back: %w", err)
+	}
+}
+
+// undoByHand is the commands that undo what the run changed, for the
+// annotation of a cancelled run; "" when nothing needs undoing.
+func (r *runner) undoByHand() string {
+	s := r.run.Secret
+	if s == nil || !s.Changed {
+		return ""
+	}
+	steps := []string{secret.RestoreCommand(*s)}
+	for _, d := range r.run.Deployments {
+		steps = append(steps, fmt.Sprintf("aws ecs update-service --cluster %s --service %s --force-new-deployment",
+			awsname.Short(d.Cluster), serviceOrARN(d.Target)))
+	}
+	return strings.Join(steps, "; then ")
+}
+
+func serviceOrARN(t rollout.Target) string {
+	if t.Service != "" {
+		return t.Service
+	}
+	return awsname.Short(t.ServiceArn)
+}
