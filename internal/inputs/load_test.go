@@ -398,7 +398,7 @@ func TestHelp(t *testing.T) {
 			t.Fatalf("%q: err = %v, want ErrHelp", args, err)
 		}
 		help := out.String()
-		if !strings.HasPrefix(help, "Usage: ecs-registry-rotate") || !strings.Contains(help, "INPUT_<NAME>") {
+		if !strings.HasPrefix(help, "Usage: ecs-registry-rotate") || !strings.Contains(help, "INPUT_<NAME>") || !strings.Contains(help, "ECS_REGISTRY_ROTATE_<NAME>") {
 			t.Errorf("%q: help lacks the usage line or the INPUT_ note:\n%s", args, help)
 		}
 		for _, s := range specs {
@@ -414,13 +414,23 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// helpLine finds the line that documents --name.
+// helpLine finds the entry that documents --name, with its continuation
+// lines joined.
 func helpLine(help, name string) string {
-	for _, line := range strings.Split(help, "\n") {
+	lines := strings.Split(help, "\n")
+	for i, line := range lines {
 		f := strings.Fields(line)
-		if len(f) > 0 && (f[0] == "--"+name || f[0] == "--"+name+"[=BOOL]") {
-			return line
+		if len(f) == 0 || (f[0] != "--"+name && f[0] != "--"+name+"[=BOOL]") {
+			continue
 		}
+		entry := line
+		for _, next := range lines[i+1:] {
+			if !strings.HasPrefix(next, strings.Repeat(" ", helpIndent)) {
+				break
+			}
+			entry += " " + strings.TrimSpace(next)
+		}
+		return entry
 	}
 	return ""
 }
@@ -430,6 +440,21 @@ func TestHelpShowsEveryDefault(t *testing.T) {
 	Load([]string{"-h"}, nil, &out)
 	for _, want := range []string{"default: secrets-manager", "default: https://index.docker.io/v1/", "default: dockercfg",
 		"default: 15m", "default: 5s", "default: true", "default: false", "default: empty", "required"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
+
+func TestHelpFitsEightyColumns(t *testing.T) {
+	var out bytes.Buffer
+	Load([]string{"--help"}, nil, &out)
+	for _, l := range strings.Split(out.String(), "\n") {
+		if n := len([]rune(l)); n > helpWidth {
+			t.Errorf("%d columns: %q", n, l)
+		}
+	}
+	for _, want := range []string{"What to rotate:", "Where:", "How to roll:", "Safety:", "AWS:", "Exit status:", "Examples:", "--password-stdin", "--output-file", "--version"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 )
 
 // Input names, exactly as in CONTRACT.md; a test keeps the two in step.
@@ -107,28 +106,120 @@ func ownEnvName(input string) string {
 	return "ECS_REGISTRY_ROTATE_" + strings.ToUpper(strings.ReplaceAll(input, "-", "_"))
 }
 
-// writeHelp is hand-written rather than flag.PrintDefaults because that omits
-// empty defaults and cannot say which inputs are required.
+// helpWidth is the terminal width --help fits in.
+const helpWidth = 80
+
+// helpGroups orders the inputs in --help by what a reader looks for.
+var helpGroups = []struct {
+	title  string
+	inputs []string
+}{
+	{"What to rotate", []string{inAuthMode, inSecretID, inUsername, inPassword, inRegistry, inECSConfigAuthType}},
+	{"Where", []string{inCluster, inServices}},
+	{"How to roll", []string{inForceNewDeployment, inMinimumHealthyPercent, inWait, inTimeout, inPollInterval, inFailFast, inRestartAgent, inECSConfigTransport}},
+	{"Safety", []string{inVerifyCredentials, inDryRun, inRollbackOnFailure}},
+	{"AWS", []string{inRoleToAssume, inAWSRegion}},
+}
+
+// cliOnly are the flags that are no inputs, for --help.
+var cliOnly = [][2]string{
+	{"--password-stdin", "read the password from standard input (as docker login does)"},
+	{"--output-file PATH", "write the outputs as one JSON object to PATH (default: stdout)"},
+	{"--version", "print the version, commit and build date"},
+	{"-h, --help", "print this help"},
+}
+
+// writeHelp is hand-written rather than flag.PrintDefaults because that
+// omits empty defaults, cannot say which inputs are required, and does not
+// fit a terminal.
 func writeHelp(w io.Writer) {
-	fmt.Fprint(w, `Usage: ecs-registry-rotate --cluster NAME --username USER --password PASS [--secret-id ID] [flags]
+	fmt.Fprint(w, `Usage: ecs-registry-rotate --cluster NAME --username USER [flags]
 
 Rotates the private-registry credentials that Amazon ECS pulls images with,
 rolls the services onto them and checks that the new tasks really pulled.
-
-Flags:
 `)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	byName := map[string]inputSpec{}
 	for _, s := range specs {
-		fmt.Fprintf(tw, "  --%s\t%s (%s)\n", flagSynopsis(s), s.meaning, defaultNote(s))
+		byName[s.name] = s
 	}
-	tw.Flush()
-	fmt.Fprint(w, `
-Every flag can also be given as the environment variable INPUT_<NAME>, the flag
-name upper-cased with hyphens kept (INPUT_SECRET-ID), as GitHub Actions sets
-them; a flag wins over the variable. INPUT_PASSWORD keeps the password out of
-the process list. Booleans take true|True|TRUE|false|False|FALSE; as flags,
---dry-run alone means true and --wait=false turns a default off.
+	for _, g := range helpGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, name := range g.inputs {
+			s := byName[name]
+			writeHelpEntry(w, "--"+flagSynopsis(s), s.meaning+" ("+defaultNote(s)+")")
+		}
+	}
+	fmt.Fprint(w, "\nCommand line only:\n")
+	for _, f := range cliOnly {
+		writeHelpEntry(w, f[0], f[1])
+	}
+	_, _ = io.WriteString(w, `
+Every input can also be given as ECS_REGISTRY_ROTATE_<NAME> (upper case,
+underscores: ECS_REGISTRY_ROTATE_SECRET_ID) or as INPUT_<NAME> (hyphens kept:
+INPUT_SECRET-ID, as GitHub Actions sets them). A flag wins over the first,
+which wins over the second. Booleans take true|True|TRUE|false|False|FALSE;
+as flags, --dry-run alone means true and --wait=false turns a default off.
+AWS access is the SDK's default chain (AWS_REGION, AWS_PROFILE, ...).
+
+Exit status:
+  0  every service rolled out on the new credentials, or nothing needed doing
+  1  a step failed; the error names the step, the resource and the cause
+  2  bad input; nothing was changed
+
+Examples:
+  # Rotate a Secrets Manager registry secret and roll every service using it
+  printf '%s' "$TOKEN" | ecs-registry-rotate --cluster prod \
+    --secret-id prod/registry --username robot --password-stdin
+
+  # See what a rotation would touch, changing nothing
+  ecs-registry-rotate --cluster prod --secret-id prod/registry \
+    --username robot --dry-run
+
+  # Rewrite ECS_ENGINE_AUTH_DATA on every container instance, then roll
+  ECS_REGISTRY_ROTATE_PASSWORD="$TOKEN" ecs-registry-rotate --cluster prod \
+    --auth-mode ecs-config --registry ghcr.io --username robot
 `)
+}
+
+// helpIndent is where the descriptions start.
+const helpIndent = 30
+
+// writeHelpEntry prints a flag and its description wrapped at helpWidth.
+func writeHelpEntry(w io.Writer, flag, text string) {
+	lines := wrap(text, helpWidth-helpIndent)
+	first := "  " + flag
+	if len(first) >= helpIndent-1 {
+		fmt.Fprintln(w, first)
+		first = ""
+	}
+	for i, l := range lines {
+		lead := strings.Repeat(" ", helpIndent)
+		if i == 0 && first != "" {
+			lead = first + strings.Repeat(" ", helpIndent-len(first))
+		}
+		fmt.Fprintln(w, lead+l)
+	}
+}
+
+// wrap breaks text into lines of at most width columns at spaces, keeping
+// "default: X" on one line.
+func wrap(text string, width int) []string {
+	const glue = "\x00"
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(strings.ReplaceAll(text, "default: ", "default:"+glue)) {
+		word = strings.ReplaceAll(word, glue, " ")
+		switch {
+		case line == "":
+			line = word
+		case len(line)+1+len(word) > width:
+			lines = append(lines, line)
+			line = word
+		default:
+			line += " " + word
+		}
+	}
+	return append(lines, line)
 }
 
 func flagSynopsis(s inputSpec) string {
