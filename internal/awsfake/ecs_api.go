@@ -19,6 +19,9 @@ var ecsOps = map[string]jsonHandler{
 	"UpdateService":          ecsUpdateService,
 	"ListTasks":              ecsListTasks,
 	"DescribeTasks":          ecsDescribeTasks,
+
+	"ListContainerInstances":     ecsListContainerInstances,
+	"DescribeContainerInstances": ecsDescribeContainerInstances,
 }
 
 // ecsInput holds the request members these operations read, with the
@@ -256,7 +259,7 @@ func ecsListTasks(s *Server, body []byte, _ time.Time) (smithy.Serializable, err
 			in.StartedBy != "" && t.dep.id != in.StartedBy,
 			in.Family != "" && t.taskDef.family != in.Family,
 			in.LaunchType != "" && t.launchType != in.LaunchType,
-			in.ContainerInstance != "" && (t.launchType != "EC2" || !sameResource(in.ContainerInstance, c.instanceArn)):
+			in.ContainerInstance != "" && (t.launchType != "EC2" || !sameResource(in.ContainerInstance, t.containerInstanceArn())):
 			continue
 		}
 		arns = append(arns, t.arn)

@@ -109,7 +109,7 @@ func (w *world) taskView(t *task) ecstypes.Task {
 		out.ExecutionStoppedAt = timePtr(t.stoppedAt)
 	}
 	if t.launchType == "EC2" {
-		out.ContainerInstanceArn = aws.String(t.cluster.instanceArn)
+		out.ContainerInstanceArn = aws.String(t.containerInstanceArn())
 	} else {
 		out.PlatformVersion, out.PlatformFamily = aws.String("1.4.0"), aws.String("Linux")
 	}

@@ -127,6 +127,8 @@ func (s *Server) resourceFor(req *request) string {
 			return id
 		}
 		return s.secrets.arnPrefix() + id
+	case "ssm":
+		return s.ssmResource(req.op, str)
 	}
 	return "*"
 }

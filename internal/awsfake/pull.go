@@ -30,7 +30,13 @@ func (s *Server) startTask(t *task) launchResult {
 	}
 	res := launchResult{containerReasons: map[string]string{}}
 	for _, c := range t.taskDef.containers {
-		reason := s.pullError(c.Image, auths[c.CredentialsParameter], t.launchType)
+		cred := auths[c.CredentialsParameter]
+		if c.CredentialsParameter == "" && t.instance != nil {
+			// No repositoryCredentials: Docker gets what the instance's
+			// agent loaded from ecs.config when it last started.
+			cred = agentCredFor(t.instance.agent.auth, c.Image)
+		}
+		reason := s.pullError(c.Image, cred, t.launchType)
 		if reason == "" {
 			continue
 		}

@@ -58,6 +58,7 @@ func (w *world) launch(svc *service, d *deployment, n int32, at time.Time) {
 	var started []*task
 	for range n {
 		t := w.newTask(svc, d, "PROVISIONING", at)
+		w.placeTask(t) // may find no instance yet: startTask tries again
 		started = append(started, t)
 		w.schedule(at.Add(w.tick), func(at time.Time) { w.toPending(t) })
 		w.schedule(at.Add(2*w.tick), func(at time.Time) { w.startTask(t, at) })
@@ -75,6 +76,10 @@ func (w *world) toPending(t *task) {
 func (w *world) startTask(t *task, at time.Time) {
 	if t.desiredStatus != "RUNNING" {
 		return // stopped while provisioning
+	}
+	if !w.placeTask(t) {
+		w.awaitPlacement(t, at)
+		return
 	}
 	res := w.start(t)
 	t.pullStartedAt, t.pullStoppedAt = at, at

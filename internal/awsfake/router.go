@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -30,14 +31,12 @@ var messageKey = map[string]string{
 type jsonHandler func(s *Server, body []byte, now time.Time) (smithy.Serializable, error)
 type queryHandler func(s *Server, form url.Values, now time.Time) (any, error)
 
-// jsonOps lists what each JSON service implements. SSM is deliberately
-// empty: ecs-config mode (SendCommand and friends) comes in a later issue,
-// and until then every SSM call answers UnknownOperationException rather
-// than pretend to work.
+// jsonOps lists what each JSON service implements; anything else answers
+// UnknownOperationException rather than pretend to work.
 var jsonOps = map[string]map[string]jsonHandler{
 	"ecs":            ecsOps,
 	"secretsmanager": secretsOps,
-	"ssm":            {},
+	"ssm":            ssmOps,
 }
 
 // request is one AWS call, whichever protocol carried it.
@@ -84,6 +83,11 @@ func jsonInput(body []byte) json.RawMessage {
 // sends them all to one place.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
+	side := s.instanceSideFor(r)
+	if strings.HasPrefix(r.URL.Path, "/imds/") {
+		s.serveInstanceSide(side, w, r) // IMDS requests are not AWS API calls: not recorded
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
@@ -91,9 +95,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("x-amzn-RequestId", newUUID())
 	req := classify(r, body)
-	code := s.serve(w, r, req)
-	s.record(Call{Service: req.service, Operation: req.op, Input: req.input, ErrorCode: code, At: at,
-		AccessKeyID: signingKeyID(r.Header.Get("Authorization"))})
+	keyID := signingKeyID(r.Header.Get("Authorization"))
+	var code string
+	if side != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := &errorTypeRecorder{ResponseWriter: w}
+		s.serveInstanceSide(side, rec, r)
+		code = rec.errorType()
+	} else {
+		code = s.serve(w, r, req)
+	}
+	s.record(Call{Service: req.service, Operation: req.op, Input: req.input, ErrorCode: code, At: at, AccessKeyID: keyID})
+}
+
+// instanceSideFor is the instance side when r is for it (see
+// InstanceSide), else nil.
+func (s *Server) instanceSideFor(r *http.Request) InstanceSide {
+	s.mu.Lock()
+	side := s.instanceSide
+	s.mu.Unlock()
+	if side == nil || !side.Handles(r) {
+		return nil
+	}
+	return side
+}
+
+func (s *Server) serveInstanceSide(side InstanceSide, w http.ResponseWriter, r *http.Request) {
+	if side == nil {
+		http.Error(w, "awsfake: no instance side (IMDS) is mounted; see MountInstanceSide", http.StatusNotFound)
+		return
+	}
+	side.ServeHTTP(w, r)
+}
+
+// errorTypeRecorder notes the error an instance-side answer carried, for
+// the call log.
+type errorTypeRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (e *errorTypeRecorder) WriteHeader(code int) {
+	if e.status == 0 {
+		e.status = code
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *errorTypeRecorder) errorType() string {
+	if t := e.Header().Get("x-amzn-ErrorType"); t != "" {
+		t, _, _ = strings.Cut(t, ":")
+		return t
+	}
+	if e.status >= 400 {
+		return http.StatusText(e.status)
+	}
+	return ""
 }
 
 // signingKeyID reads the access key id from a SigV4 Authorization header:

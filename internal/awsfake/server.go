@@ -29,6 +29,9 @@ type Options struct {
 	AccountID string        // default "123456789012"
 	Tick      time.Duration // how long each task phase lasts; default 100ms
 	Seed      int64         // for throttling randomness; 0 = fixed default
+	// CommandConcurrency bounds how many SSM invocations run bash at once
+	// across the fake; default 8.
+	CommandConcurrency int
 }
 
 const (
@@ -56,6 +59,10 @@ type Server struct {
 	regDenyMessage string
 	calls          []Call
 	regCreds       map[string]registryCred
+
+	ssm          *ssmStore
+	exec         execState
+	instanceSide InstanceSide // IMDS and instance-signed SSM: instance.go, mounted by Start
 }
 
 // Start listens on two loopback ports, one for every AWS service and one
@@ -69,6 +76,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.Tick <= 0 {
 		opts.Tick = 100 * time.Millisecond
+	}
+	if opts.CommandConcurrency <= 0 {
+		opts.CommandConcurrency = 8
 	}
 	seed := opts.Seed
 	if seed == 0 {
@@ -94,8 +104,11 @@ func Start(opts Options) (*Server, error) {
 		secrets:  newSecretStore(opts.Region, opts.AccountID),
 		faults:   newFaultSet(),
 		regCreds: map[string]registryCred{},
+		ssm:      newSSMStore(),
+		exec:     newExecState(opts.CommandConcurrency),
 	}
 	s.world = newWorld(opts.Region, opts.AccountID, opts.Tick, s.startTask)
+	s.instanceSide = s.defaultInstanceSide()
 	s.awsSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.regSrv = &http.Server{Handler: http.HandlerFunc(s.serveRegistry), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.awsSrv.Serve(awsLn) }()
@@ -103,10 +116,12 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Close stops both listeners and drops open connections.
+// Close stops both listeners and drops open connections, kills the
+// commands still running and removes the instances' directories.
 func (s *Server) Close() {
 	_ = s.awsSrv.Close()
 	_ = s.regSrv.Close()
+	s.shutdownExec()
 }
 
 // URL is the AWS endpoint, for AWS_ENDPOINT_URL or config.WithBaseEndpoint.

@@ -107,6 +107,7 @@ func (s *Server) CreateService(spec Service) string {
 	var started []*task
 	for range svc.desired {
 		t := w.newTask(svc, d, "RUNNING", now)
+		w.placeRunning(t)
 		t.startedAt, t.pullStartedAt, t.pullStoppedAt = now, now, now
 		for _, c := range t.containers {
 			c.lastStatus = "RUNNING"

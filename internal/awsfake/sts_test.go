@@ -57,15 +57,15 @@ func TestSTS(t *testing.T) {
 	}
 }
 
-// SSM is not modelled yet (ecs-config mode comes later): it says so.
-func TestSSMIsUnknown(t *testing.T) {
+// A SendCommand SSM refuses is recorded, and is no mutation.
+func TestRefusedSendCommandIsNoMutation(t *testing.T) {
 	f := newFixture(t)
 	_, err := ssm.NewFromConfig(f.cfg).SendCommand(context.Background(), &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript")})
 	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != "UnknownOperationException" {
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
 		t.Fatalf("err = %v", err)
 	}
-	if len(f.MutatingCalls()) != 0 {
+	if len(f.MutatingCalls()) != 0 || f.CallCount("SendCommand") != 1 {
 		t.Fatal("a failed SendCommand counted as a mutation")
 	}
 }

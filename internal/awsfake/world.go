@@ -60,10 +60,14 @@ type world struct {
 }
 
 type cluster struct {
-	name, arn   string
-	instanceArn string // the one container instance EC2 tasks land on
-	services    []*service
-	tasks       []*task
+	name, arn string
+	// instanceArn is the implicit container instance EC2 tasks land on
+	// while the cluster has no registered instances (AddContainerInstance).
+	instanceArn   string
+	instances     []*containerInstance
+	nextPlacement int // round robin over instances
+	services      []*service
+	tasks         []*task
 }
 
 type taskDef struct {
@@ -119,6 +123,7 @@ type task struct {
 	dep        *deployment
 	taskDef    *taskDef
 	launchType string
+	instance   *containerInstance // EC2: where it was placed; nil = the implicit instance
 	version    int64
 
 	lastStatus, desiredStatus string

@@ -1,0 +1,119 @@
+package ecsconfig
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+)
+
+// Steps, as Error names them.
+const (
+	StepPreflight = "preflight"
+	StepApply     = "apply"
+	StepRollback  = "rollback"
+)
+
+// Error is a step that failed on some instances: their commands failed or
+// timed out, or their agents did not connect again. Each failed instance's
+// Detail says why; it may quote the instance's own output (untrusted).
+type Error struct {
+	Step    string    // StepPreflight, StepApply or StepRollback
+	Failed  []Outcome // the instances that failed, in the order given
+	Total   int       // instances in the step
+	Changed int       // instances changed (updated or restored) before the step stopped
+	Skipped int       // instances the step did not reach
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch e.Step {
+	case StepPreflight:
+		fmt.Fprintf(&b, "the read-only preflight failed on %d of %d container instances, so no instance was changed", len(e.Failed), e.Total)
+	case StepRollback:
+		fmt.Fprintf(&b, "the rollback failed on %d of %d container instances (%d restored, %d not reached)", len(e.Failed), e.Total, e.Changed, e.Skipped)
+	default:
+		fmt.Fprintf(&b, "ecs.config could not be applied on %d of %d container instances (%d changed before, %d not reached and left as they were)", len(e.Failed), e.Total, e.Changed, e.Skipped)
+	}
+	var hints []string
+	for i, o := range e.Failed {
+		sep := ": "
+		if i > 0 {
+			sep = "; "
+		}
+		fmt.Fprintf(&b, "%s%s: %s", sep, nameInstance(o.Instance), o.Detail)
+		if o.Hint != "" && !slices.Contains(hints, o.Hint) {
+			hints = append(hints, o.Hint)
+		}
+	}
+	for _, h := range hints {
+		fmt.Fprintf(&b, ". %s", h)
+	}
+	return b.String()
+}
+
+// nameInstance names an instance for a person: "i-0abc (container instance 1f2e...)".
+func nameInstance(i Instance) string {
+	return fmt.Sprintf("%s (container instance %s)", i.EC2InstanceID, awsname.Short(i.ContainerInstanceARN))
+}
+
+// failureOf says why inv, the run of c on one instance, did not succeed: the
+// script's error code (when it reported one), a sentence, and what to do.
+func (r *runner) failureOf(c *sentCommand, inv invocation, waited time.Duration) (code, detail, hint string) {
+	if c == nil {
+		return "", "no command was sent to it", ""
+	}
+	if !inv.ended() {
+		status := string(inv.status)
+		if !inv.listed {
+			status = "not listed by SSM yet"
+		}
+		detail = fmt.Sprintf("command %s did not end within %s (last status: %s)", c.id, waited.Round(time.Second), status)
+		if r.lastErr != nil {
+			detail += fmt.Sprintf("; the last failed look: %v", r.lastErr)
+		}
+		return "", detail, ""
+	}
+	if res := parseOutput(inv.output); res.found && !res.ok {
+		detail = res.code
+		if res.message != "" {
+			detail += ": " + res.message
+		}
+		return res.code, detail, r.hint(res.code)
+	}
+	detail = fmt.Sprintf("command %s ended %s", c.id, inv.status)
+	if inv.details != "" && inv.details != string(inv.status) {
+		detail += " (" + inv.details + ")"
+	}
+	if inv.status == ssmtypes.CommandInvocationStatusFailed && inv.exitCode != 0 {
+		detail += fmt.Sprintf(", exit status %d", inv.exitCode)
+	}
+	switch inv.details {
+	case "Undeliverable", "Delivery Timed Out":
+		hint = "An instance whose SSM agent did not take the command must be Online in Systems Manager (Fleet Manager shows it)."
+	case "Execution Timed Out":
+		detail += fmt.Sprintf(": the script ran longer than its executionTimeout of %s", r.o.ExecutionTimeout)
+	case "Terminated":
+		detail += ": SSM stopped it because another instance of the same command failed (MaxErrors 0)"
+	}
+	return "", detail, hint
+}
+
+// hint is what to do about a script error code.
+func (r *runner) hint(code string) string {
+	switch code {
+	case "parameter-denied":
+		return fmt.Sprintf("parameter-denied: the instance's role lacks the IAM permission ssm:GetParameter on the parameter %s; grant it (the managed policy AmazonSSMManagedInstanceCore does), or set `ecs-config-transport: inline`", ParameterName(r.o.RunID))
+	case "imds-unavailable":
+		return "imds-unavailable: the instance could not get its role's credentials from the instance metadata service (IMDSv2); check its metadata options, or set `ecs-config-transport: inline`"
+	case "restart-tool-missing":
+		return "restart-tool-missing: the ECS agent cannot be restarted the way this OS expects (systemctl, or upstart's stop and start)"
+	case "auth-type-mismatch":
+		return "auth-type-mismatch: ecs.config already holds other registries' auth data of another ECS_ENGINE_AUTH_TYPE; set `ecs-config-auth-type` to that type"
+	}
+	return ""
+}

@@ -1,0 +1,364 @@
+package ecsconfig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
+)
+
+// Apply writes the auth data into every instance's ecs.config.
+//
+// Under the parameter transport it first creates the run's SecureString
+// parameter, and deletes it when every invocation has ended, whether the step
+// succeeded, failed or was cancelled (Result.CleanupErr says when the delete
+// failed). Under the inline transport the data goes into the commands, and
+// the caller warns that ssm:ListCommands shows it.
+//
+// It runs the read-only preflight on every instance; if any fails, no
+// instance is changed and the error is an *Error of StepPreflight. Then it
+// changes the instances in batches of at most a quarter of the fleet: a batch
+// starts only when its commands and those before it ended and every agent
+// they restarted was seen connected again. The first instance that fails
+// (command failed or timed out, agent not back) ends the step after its
+// batch, with an *Error of StepApply; the instances not reached are skipped.
+//
+// The Result is complete even with an error: it says what changed. On
+// cancellation or timeout the error wraps ctx's error and the instances whose
+// commands were still running are failed with a Detail that says the file may
+// have changed.
+func Apply(ctx context.Context, c Clients, instances []Instance, o Options) (res Result, err error) {
+	r, err := newRunner(c, instances, o)
+	if err != nil {
+		return r.res, err
+	}
+	if len(r.o.Payload) == 0 {
+		return r.res, errors.New("ecs-config: no auth data to write")
+	}
+	if r.o.Transport == TransportInline {
+		r.inlineB64 = encodePayload(r.o.Payload)
+	}
+	if err := r.checkInputs(modeApply); err != nil {
+		return r.res, err
+	}
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	if r.o.Transport == TransportParameter {
+		defer func() {
+			r.deleteParameter(ctx)
+			res = r.res
+		}()
+		if err := r.putParameter(ctx); err != nil {
+			return r.res, err
+		}
+	}
+	if err := r.preflight(ctx); err != nil {
+		return r.res, err
+	}
+	return r.res, r.batches(ctx, modeApply)
+}
+
+// Rollback puts back each instance's backup of this run (Options.RunID)
+// and restarts its agent, in the same batches as Apply, waiting for the
+// agents the same way. Restored instances are StatusRestored. Pass the
+// instances of Result.Changed and Options.FleetSize.
+func Rollback(ctx context.Context, c Clients, instances []Instance, o Options) (Result, error) {
+	r, err := newRunner(c, instances, o)
+	if err != nil {
+		return r.res, err
+	}
+	if err := r.checkInputs(modeRollback); err != nil {
+		return r.res, err
+	}
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	return r.res, r.batches(ctx, modeRollback)
+}
+
+// runner is one Apply or Rollback.
+type runner struct {
+	c         Clients
+	o         Options
+	insts     []Instance
+	res       Result
+	byID      map[string]int // EC2 instance id → index in res.Instances
+	inlineB64 string
+	lastErr   error // the last failed look, retried at the next poll
+}
+
+func newRunner(c Clients, instances []Instance, o Options) (*runner, error) {
+	r := &runner{c: c, insts: instances, byID: map[string]int{}}
+	for i, inst := range instances {
+		r.res.Instances = append(r.res.Instances, Outcome{Instance: inst, Status: StatusSkipped, Detail: "not reached"})
+		r.byID[inst.EC2InstanceID] = i
+	}
+	o, err := o.withDefaults()
+	r.o = o
+	if err != nil {
+		return r, err
+	}
+	if len(instances) == 0 {
+		return r, errors.New("ecs-config: no container instances to change")
+	}
+	seen := map[string]bool{}
+	for _, inst := range instances {
+		if inst.EC2InstanceID == "" || inst.ContainerInstanceARN == "" {
+			return r, fmt.Errorf("ecs-config: container instance %q (EC2 instance %q): both ids are needed", inst.ContainerInstanceARN, inst.EC2InstanceID)
+		}
+		if seen[inst.EC2InstanceID] {
+			return r, fmt.Errorf("ecs-config: EC2 instance %s is listed twice", inst.EC2InstanceID)
+		}
+		seen[inst.EC2InstanceID] = true
+		if inst.Init != "systemd" && inst.Init != "upstart" {
+			return r, fmt.Errorf("ecs-config: %s: init system %q is neither systemd nor upstart", nameInstance(inst), inst.Init)
+		}
+	}
+	return r, nil
+}
+
+// bound gives ctx the step's timeout; its cause says which timeout passed.
+func (r *runner) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.o.Timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, r.o.Timeout,
+		fmt.Errorf("the timeout of %s passed: %w", r.o.Timeout, context.DeadlineExceeded))
+}
+
+func (r *runner) log(line string) { r.o.Log(line) }
+
+func (r *runner) outcome(id string) *Outcome { return &r.res.Instances[r.byID[id]] }
+
+// batchSize is a quarter of the fleet, at least 1.
+func (r *runner) batchSize() int {
+	fleet := r.o.FleetSize
+	if fleet <= 0 {
+		fleet = len(r.insts)
+	}
+	return max(1, fleet/4)
+}
+
+// preflight runs the read-only check on every instance. Its error says that
+// nothing was changed.
+func (r *runner) preflight(ctx context.Context) error {
+	r.log(fmt.Sprintf("preflight: read-only check of %d instances", len(r.insts)))
+	start := time.Now()
+	cmds, sendErr := r.send(ctx, modePreflight, r.insts)
+	for _, c := range cmds {
+		r.res.PreflightCommandIDs = append(r.res.PreflightCommandIDs, c.id)
+		for _, id := range c.instances {
+			r.outcome(id).CommandID = c.id
+		}
+	}
+	invs, waitErr := r.wait(ctx, cmds)
+	r.cancelUnfinished(ctx, cmds, invs)
+	if sendErr != nil || waitErr != nil {
+		err := errors.Join(sendErr, waitErr)
+		for i := range r.res.Instances {
+			r.res.Instances[i].Detail = "not changed: the preflight did not finish"
+		}
+		return fmt.Errorf("preflight: %w; no instance was changed", err)
+	}
+	var failed []Outcome
+	for _, c := range cmds {
+		for _, id := range c.instances {
+			inv := invs[id]
+			if inv.succeeded() {
+				continue
+			}
+			o := r.outcome(id)
+			o.ErrorCode, o.Detail, o.Hint = r.failureOf(c, inv, time.Since(start))
+			o.Status, o.At = StatusFailed, r.o.Now()
+			failed = append(failed, *o)
+		}
+	}
+	if len(failed) == 0 {
+		r.log(fmt.Sprintf("preflight: all %d instances passed", len(r.insts)))
+		return nil
+	}
+	for i := range r.res.Instances {
+		if r.res.Instances[i].Status == StatusSkipped {
+			r.res.Instances[i].Detail = "not changed: the preflight failed on other instances"
+		}
+	}
+	r.log(fmt.Sprintf("preflight: %d of %d instances failed; no instance was changed", len(failed), len(r.insts)))
+	return &Error{Step: StepPreflight, Failed: r.inOrder(failed), Total: len(r.insts), Skipped: len(r.insts) - len(failed)}
+}
+
+// batches runs mode (apply or rollback) a quarter of the fleet at a time.
+func (r *runner) batches(ctx context.Context, mode string) error {
+	groups := batch.Chunks(r.insts, r.batchSize())
+	for i, g := range groups {
+		label := fmt.Sprintf("%s: batch %d of %d", mode, i+1, len(groups))
+		r.log(fmt.Sprintf("%s: %s", label, ids(g)))
+		failed, err := r.runBatch(ctx, mode, label, g)
+		if err == nil && len(failed) == 0 {
+			continue
+		}
+		for j := range r.res.Instances {
+			if o := &r.res.Instances[j]; o.Status == StatusSkipped {
+				o.Detail = fmt.Sprintf("not changed: the %s stopped at batch %d of %d", mode, i+1, len(groups))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
+		}
+		step := StepApply
+		if mode == modeRollback {
+			step = StepRollback
+		}
+		return &Error{Step: step, Failed: r.inOrder(failed), Total: len(r.insts),
+			Changed: r.res.Count(StatusUpdated) + r.res.Count(StatusRestored), Skipped: r.res.Count(StatusSkipped)}
+	}
+	r.log(fmt.Sprintf("%s: done on all %d instances", mode, len(r.insts)))
+	return nil
+}
+
+// runBatch runs mode on g, waits for the commands and then for the agents.
+// It returns the instances that failed, and an error when the batch could not
+// be followed to its end (a SendCommand failed, ctx ended, access denied).
+func (r *runner) runBatch(ctx context.Context, mode, label string, g []Instance) ([]Outcome, error) {
+	start := time.Now()
+	cmds, sendErr := r.send(ctx, mode, g)
+	sentTo := map[string]*sentCommand{}
+	for _, c := range cmds {
+		for _, id := range c.instances {
+			sentTo[id] = c
+			o := r.outcome(id)
+			o.CommandID, o.Detail = c.id, ""
+		}
+	}
+	invs, waitErr := r.wait(ctx, cmds)
+	r.cancelUnfinished(ctx, cmds, invs)
+
+	var succeeded, failed []Instance
+	for _, inst := range g {
+		c := sentTo[inst.EC2InstanceID]
+		if c == nil {
+			continue // not sent: stays skipped
+		}
+		o := r.outcome(inst.EC2InstanceID)
+		o.At = r.o.Now()
+		inv := invs[inst.EC2InstanceID]
+		switch {
+		case inv.succeeded():
+			res := parseOutput(inv.output)
+			o.Status, o.Agent = settledStatus(mode, res.file), res.agent
+			succeeded = append(succeeded, inst)
+		case !inv.ended() && waitErr != nil:
+			o.Status = StatusFailed
+			o.Detail = fmt.Sprintf("the run stopped while command %s ran on it (last status: %s): its ecs.config may have been changed, and a backup kept", c.id, orUnknown(string(inv.status)))
+			failed = append(failed, inst)
+		default:
+			o.Status = StatusFailed
+			o.ErrorCode, o.Detail, o.Hint = r.failureOf(c, inv, time.Since(start))
+			failed = append(failed, inst)
+		}
+	}
+	if waitErr != nil {
+		return r.outcomes(failed), errors.Join(sendErr, waitErr)
+	}
+	r.log(fmt.Sprintf("%s: commands ended: %s; waiting for %d agents to connect again", label, r.tally(g), len(succeeded)))
+
+	// Every instance whose command ran is looked at; only the ones that
+	// succeeded are waited for (a failed one fails the run anyway).
+	views, agentErr := r.waitAgents(ctx, succeeded, failed)
+	for _, inst := range append(append([]Instance(nil), succeeded...), failed...) {
+		r.outcome(inst.EC2InstanceID).AgentReconnected = views[agentKey(inst.ContainerInstanceARN)].connected
+	}
+	if agentErr != nil {
+		return r.outcomes(failed), errors.Join(sendErr, agentErr)
+	}
+	var notBack []Instance
+	for _, inst := range succeeded {
+		v := views[agentKey(inst.ContainerInstanceARN)]
+		if v.connected {
+			continue
+		}
+		o := r.outcome(inst.EC2InstanceID)
+		o.Detail = fmt.Sprintf("its ECS agent was not connected again within %s after command %s ended", r.o.AgentTimeout, o.CommandID)
+		if v.gone != "" {
+			o.Detail = fmt.Sprintf("its ECS agent will not connect again after command %s: %s", o.CommandID, v.gone)
+		} else if !v.seen && r.lastErr != nil {
+			o.Detail += fmt.Sprintf(" (the last failed look: %v)", r.lastErr)
+		}
+		notBack = append(notBack, inst)
+	}
+	if len(notBack) == 0 {
+		r.log(fmt.Sprintf("%s: every agent is connected again (%s)", label, time.Since(start).Round(time.Second)))
+	} else {
+		r.log(fmt.Sprintf("%s: %d agents did not connect again", label, len(notBack)))
+	}
+	return r.outcomes(append(failed, notBack...)), sendErr
+}
+
+// settledStatus is the status of an instance whose command succeeded, from
+// the script's file=... word. When the word is missing (SSM cuts the output
+// to 2,500 characters) an apply counts as updated, so that a rollback does
+// not leave it out.
+func settledStatus(mode, file string) Status {
+	switch {
+	case mode == modeRollback:
+		return StatusRestored
+	case file == "unchanged":
+		return StatusUnchanged
+	default:
+		return StatusUpdated
+	}
+}
+
+// tally counts the statuses of g for a progress line.
+func (r *runner) tally(g []Instance) string {
+	counts := map[Status]int{}
+	for _, inst := range g {
+		counts[r.outcome(inst.EC2InstanceID).Status]++
+	}
+	var parts []string
+	for _, s := range []Status{StatusUpdated, StatusUnchanged, StatusRestored, StatusFailed, StatusSkipped} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (r *runner) outcomes(insts []Instance) []Outcome {
+	out := make([]Outcome, len(insts))
+	for i, inst := range insts {
+		out[i] = *r.outcome(inst.EC2InstanceID)
+	}
+	return out
+}
+
+// inOrder sorts failed outcomes into the order the instances were given.
+func (r *runner) inOrder(failed []Outcome) []Outcome {
+	want := map[string]bool{}
+	for _, o := range failed {
+		want[o.EC2InstanceID] = true
+	}
+	var out []Outcome
+	for _, o := range r.res.Instances {
+		if want[o.EC2InstanceID] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func ids(insts []Instance) string {
+	s := make([]string, len(insts))
+	for i, inst := range insts {
+		s[i] = inst.EC2InstanceID
+	}
+	return strings.Join(s, ", ")
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

@@ -1,0 +1,747 @@
+#!/bin/bash
+# ecs-registry-rotate: rotate the ECS agent's registry credentials
+# (ECS_ENGINE_AUTH_TYPE / ECS_ENGINE_AUTH_DATA) in ecs.config on one ECS
+# container instance. Run by SSM Run Command (AWS-RunShellScript) as root,
+# after the variable assignments that script.Commands puts in front of it:
+#
+#   ECSRR_MODE          preflight | apply | rollback
+#   ECSRR_RUN_ID        [a-z0-9-]{1,64}, names the backup
+#   ECSRR_TRANSPORT     parameter | inline
+#   ECSRR_PARAMETER     SSM parameter name (parameter transport)
+#   ECSRR_INLINE_B64    base64(payload) (inline transport)
+#   ECSRR_AUTH_TYPE     dockercfg | docker
+#   ECSRR_REGISTRY_KEY  the registry key of the payload's only member
+#   ECSRR_INIT          systemd | upstart
+#   ECSRR_RESTART       true | false
+#
+# The payload is a JSON object with exactly one member: registry key ->
+# entry. The parameter's value is base64(payload); it is read with
+# GetParameter, signed here with SigV4 (openssl HMAC), using the instance
+# role's credentials from IMDSv2.
+#
+# Output: on success the last stdout line is
+#   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed>
+# on failure the exit status is 1 and the last stderr line is
+#   ecs-registry-rotate: error: <code>: <message>
+# Other stdout lines start with "ecs-registry-rotate: note: ".
+#
+# Secrets (payload, its base64, IMDS credentials, the IMDS token) live only
+# in shell variables: never in argv of an external command except the
+# date/region/service-scoped HMAC keys that openssl needs, never in a here
+# document (bash < 5.1 writes those to $TMPDIR), never printed. The only
+# files that hold them are the config, its temp file (created 0600 in the
+# config's directory, given the config's mode) and the backup.
+
+if [ -n "${BASH_VERSION:-}" ]; then set +o posix; fi
+set -u
+umask 077
+export LC_ALL=C
+
+TAG='ecs-registry-rotate'
+MODE=${ECSRR_MODE-}
+RUN_ID=${ECSRR_RUN_ID-}
+TRANSPORT=${ECSRR_TRANSPORT-}
+PARAMETER=${ECSRR_PARAMETER-}
+INLINE_B64=${ECSRR_INLINE_B64-}
+AUTH_TYPE=${ECSRR_AUTH_TYPE-}
+REGISTRY_KEY=${ECSRR_REGISTRY_KEY-}
+INIT=${ECSRR_INIT-}
+RESTART=${ECSRR_RESTART-}
+unset ECSRR_INLINE_B64
+
+TMPFILES=()
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	local f
+	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do rm -f -- "$f"; done
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+note() { printf '%s: note: %s\n' "$TAG" "$1"; }
+
+# clean makes untrusted text one printable line of at most 300 bytes.
+clean() {
+	local s=${1//[^[:print:]]/ }
+	printf '%.300s' "$s"
+}
+
+fail() {
+	printf '%s: error: %s: %s\n' "$TAG" "$1" "$(clean "$2")" >&2
+	exit 1
+}
+
+finish() {
+	printf '%s: ok mode=%s file=%s agent=%s\n' "$TAG" "$MODE" "$1" "$2"
+	exit 0
+}
+
+# ---------------------------------------------------------------- parameters
+
+check_params() {
+	local re
+	case $MODE in preflight | apply | rollback) ;; *) fail bad-params "mode must be preflight, apply or rollback" ;; esac
+	re='^[a-z0-9-]{1,64}$'
+	[[ $RUN_ID =~ $re ]] || fail bad-params "run id must match [a-z0-9-]{1,64}"
+	case $INIT in systemd | upstart) ;; *) fail bad-params "init must be systemd or upstart" ;; esac
+	case $RESTART in true | false) ;; *) fail bad-params "restart must be true or false" ;; esac
+	[[ $MODE == rollback ]] && return
+	case $AUTH_TYPE in dockercfg | docker) ;; *) fail bad-params "auth type must be dockercfg or docker" ;; esac
+	re='^[]!#-&(-[^-~]{1,256}$'
+	[[ $REGISTRY_KEY =~ $re ]] || fail bad-params "registry key must be 1 to 256 printable characters without spaces, quotes or backslashes"
+	case $TRANSPORT in
+	parameter)
+		re='^[A-Za-z0-9_./-]{1,1011}$'
+		[[ $PARAMETER =~ $re ]] || fail bad-params "parameter name must match [A-Za-z0-9_./-]{1,1011}"
+		;;
+	inline)
+		[[ -n $INLINE_B64 ]] || fail bad-params "inline transport needs the payload"
+		;;
+	*) fail bad-params "transport must be parameter or inline" ;;
+	esac
+}
+
+# ---------------------------------------------------------------- JSON
+
+# JSON_AWK reads one JSON text. It must be an object; for each member it
+# prints  raw key \001 decoded key \001 raw value  (raw = the bytes as
+# written). Exit status 2 when the text is not valid JSON. Decoding keeps
+# escapes other than \" \\ \/ and printable-ASCII \u00XX as written, so a
+# decoded key never holds a control character.
+# shellcheck disable=SC2016 # awk code, not shell
+JSON_AWK='
+BEGIN { for (i = 1; i < 32; i++) ctl = ctl sprintf("%c", i); hexd = "0123456789abcdef" }
+{ s = (NR == 1) ? $0 : s "\n" $0 }
+END {
+	n = length(s); p = 1; cnt = 0
+	ws()
+	if (substr(s, p, 1) != "{") bad()
+	p++; ws()
+	if (substr(s, p, 1) == "}") { p++; ws(); if (p <= n) bad(); exit 0 }
+	for (;;) {
+		ws(); if (substr(s, p, 1) != "\"") bad()
+		ks = p; str(); kraw = substr(s, ks, p - ks)
+		ws(); if (substr(s, p, 1) != ":") bad()
+		p++; ws(); vs = p; val(1); vraw = substr(s, vs, p - vs)
+		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw
+		ws(); c = substr(s, p, 1); p++
+		if (c == ",") continue
+		if (c == "}") break
+		bad()
+	}
+	ws(); if (p <= n) bad()
+	for (i = 1; i <= cnt; i++) print out[i]
+}
+function bad() { exit 2 }
+function ws() { while (p <= n && index(" \t\n\r", substr(s, p, 1)) > 0) p++ }
+function str(   c, e) {
+	p++
+	for (;;) {
+		if (p > n) bad()
+		c = substr(s, p, 1)
+		if (c == "\"") { p++; return }
+		if (c == "\\") {
+			e = substr(s, p + 1, 1)
+			if (e == "u") {
+				if (substr(s, p + 2, 4) !~ /^[0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f]$/) bad()
+				p += 6
+			} else if (e != "" && index("\"\\/bfnrt", e) > 0) p += 2
+			else bad()
+		} else if (index(ctl, c) > 0) bad()
+		else p++
+	}
+}
+function val(d,   c) {
+	if (d > 64) bad()
+	c = substr(s, p, 1)
+	if (c == "\"") str()
+	else if (c == "{") obj(d)
+	else if (c == "[") arr(d)
+	else if (c == "t") lit("true")
+	else if (c == "f") lit("false")
+	else if (c == "n") lit("null")
+	else if (c != "" && index("-0123456789", c) > 0) num()
+	else bad()
+}
+function lit(w) { if (substr(s, p, length(w)) != w) bad(); p += length(w) }
+function num(   t) {
+	t = substr(s, p)
+	if (!match(t, /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/)) bad()
+	p += RLENGTH
+}
+function obj(d,   c) {
+	p++; ws()
+	if (substr(s, p, 1) == "}") { p++; return }
+	for (;;) {
+		ws(); if (substr(s, p, 1) != "\"") bad()
+		str(); ws()
+		if (substr(s, p, 1) != ":") bad()
+		p++; ws(); val(d + 1); ws()
+		c = substr(s, p, 1); p++
+		if (c == ",") continue
+		if (c == "}") return
+		bad()
+	}
+}
+function arr(d,   c) {
+	p++; ws()
+	if (substr(s, p, 1) == "]") { p++; return }
+	for (;;) {
+		ws(); val(d + 1); ws()
+		c = substr(s, p, 1); p++
+		if (c == ",") continue
+		if (c == "]") return
+		bad()
+	}
+}
+function dec(k,   r, i, j, c, e, v) {
+	k = substr(k, 2, length(k) - 2); r = ""
+	for (i = 1; i <= length(k); i++) {
+		c = substr(k, i, 1)
+		if (c != "\\") { r = r c; continue }
+		e = substr(k, i + 1, 1)
+		if (e == "\"" || e == "\\" || e == "/") { r = r e; i++; continue }
+		if (e == "u") {
+			v = 0
+			for (j = 2; j <= 5; j++) v = v * 16 + index(hexd, tolower(substr(k, i + j, 1))) - 1
+			if (v >= 32 && v < 127) { r = r sprintf("%c", v); i += 5; continue }
+		}
+		r = r c
+	}
+	return r
+}
+'
+
+# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[] to the members
+# of the JSON object TEXT; status 1 when TEXT is not a JSON object.
+parse_members() {
+	local out rec
+	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=()
+	out=$(printf '%s' "$1" | awk "$JSON_AWK") || return 1
+	[[ -n $out ]] || return 0
+	while IFS= read -r rec; do
+		M_KRAW[M_N]=${rec%%$'\001'*}
+		rec=${rec#*$'\001'}
+		M_KDEC[M_N]=${rec%%$'\001'*}
+		M_VRAW[M_N]=${rec#*$'\001'}
+		M_N=$((M_N + 1))
+	done < <(printf '%s\n' "$out")
+}
+
+# norm_key KEY: the key as the agent compares it: scheme stripped, Docker Hub
+# spellings mapped to index.docker.io/v1/, trailing slashes dropped.
+norm_key() {
+	local k=$1
+	case $k in
+	http://*) k=${k#http://} ;;
+	https://*) k=${k#https://} ;;
+	esac
+	case ${k%%/*} in
+	docker.io | index.docker.io | registry-1.docker.io)
+		printf '%s' 'index.docker.io/v1/'
+		return
+		;;
+	esac
+	while [[ $k == */ ]]; do k=${k%/}; done
+	printf '%s' "$k"
+}
+
+# member_string OBJECT NAME: status 0 when the JSON object text OBJECT has a
+# member NAME whose value is a string.
+member_string() {
+	local i
+	parse_members "$1" || return 1
+	for ((i = 0; i < M_N; i++)); do
+		[[ ${M_KDEC[i]} == "$2" && ${M_VRAW[i]} == \"* ]] && return 0
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- HTTP
+
+# cq VALUE: VALUE as a double-quoted curl config string.
+cq() {
+	local v=${1//\\/\\\\}
+	v=${v//\"/\\\"}
+	printf '"%s"' "$v"
+}
+
+# curl_cfg METHOD URL NOPROXY DATA HEADER...: a curl config on stdout, so
+# that tokens and signatures travel through a pipe, not through argv.
+curl_cfg() {
+	local h
+	printf '%s\n' silent 'connect-timeout = 5' 'max-time = 20' 'write-out = "\n%{http_code}"'
+	printf 'request = %s\n' "$(cq "$1")"
+	printf 'url = %s\n' "$(cq "$2")"
+	[[ $3 == 1 ]] && printf '%s\n' 'noproxy = "*"'
+	[[ -n $4 ]] && printf 'data-binary = %s\n' "$(cq "$4")"
+	shift 4
+	for h in "$@"; do printf 'header = %s\n' "$(cq "$h")"; done
+}
+
+# curl_do METHOD URL NOPROXY DATA HEADER...: sets CURL_RC, HTTP_STATUS, HTTP_BODY.
+curl_do() {
+	local out
+	out=$(curl_cfg "$@" | curl -q -K - 2>/dev/null)
+	CURL_RC=$?
+	HTTP_STATUS=${out##*$'\n'}
+	HTTP_BODY=${out%$'\n'*}
+	[[ $out == *$'\n'* ]] || HTTP_BODY=''
+}
+
+# json_field NAME: the string value of member NAME in HTTP_BODY (flat JSON,
+# as IMDS and SSM send it; the value must hold no escaped quote).
+json_field() {
+	printf '%s\n' "$HTTP_BODY" | sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | sed -n 1p
+}
+
+# ---------------------------------------------------------------- IMDS and SSM
+
+imds_credentials() {
+	local base token role re
+	base=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}
+	base=${base%/}
+	curl_do PUT "$base/latest/api/token" 1 '' 'X-aws-ec2-metadata-token-ttl-seconds: 300'
+	[[ $CURL_RC == 0 && $HTTP_STATUS == 200 && -n $HTTP_BODY ]] ||
+		fail imds-unavailable "no IMDSv2 token from $base (curl exit $CURL_RC, HTTP $HTTP_STATUS)"
+	token=$HTTP_BODY
+	curl_do GET "$base/latest/meta-data/iam/security-credentials/" 1 '' "X-aws-ec2-metadata-token: $token"
+	[[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]] ||
+		fail imds-unavailable "IMDS lists no instance role (curl exit $CURL_RC, HTTP $HTTP_STATUS): attach an instance profile"
+	role=${HTTP_BODY%%$'\n'*}
+	role=${role%$'\r'}
+	re='^[A-Za-z0-9+=,.@_-]{1,64}$'
+	[[ $role =~ $re ]] || fail imds-unavailable "IMDS lists no usable instance role"
+	curl_do GET "$base/latest/meta-data/iam/security-credentials/$role" 1 '' "X-aws-ec2-metadata-token: $token"
+	[[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]] ||
+		fail imds-unavailable "no credentials for role $role from IMDS (curl exit $CURL_RC, HTTP $HTTP_STATUS)"
+	[[ $(json_field Code) == Success ]] || fail imds-unavailable "IMDS credentials for role $role are not ready"
+	AK=$(json_field AccessKeyId)
+	SK=$(json_field SecretAccessKey)
+	ST=$(json_field Token)
+	re='^[A-Z0-9]{16,128}$'
+	[[ $AK =~ $re ]] || fail imds-unavailable "IMDS credentials for role $role are malformed"
+	re='^[A-Za-z0-9/+=]+$'
+	[[ $SK =~ $re && $ST =~ $re ]] || fail imds-unavailable "IMDS credentials for role $role are malformed"
+	ROLE=$role
+	if [[ -z $REGION ]]; then
+		curl_do GET "$base/latest/meta-data/placement/region" 1 '' "X-aws-ec2-metadata-token: $token"
+		[[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]] && REGION=$HTTP_BODY
+	fi
+}
+
+sha256_hex() { sha256sum | cut -d' ' -f1; }
+
+# same_bytes A B: status 0 when the files hold the same bytes (cmp is not in
+# coreutils, and minimal images may lack diffutils).
+same_bytes() {
+	local a b
+	a=$(sha256_hex <"$1") || return 1
+	b=$(sha256_hex <"$2") || return 1
+	[[ $a == "$b" ]]
+}
+
+# hmac_hex HEXKEY DATA
+hmac_hex() {
+	printf '%s' "$2" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$1" | awk '{ print $NF }'
+}
+
+# get_parameter: sets PAYLOAD_B64 to the parameter's value.
+get_parameter() {
+	local endpoint scheme rest host path url re body amz_date day scope creq sts k sig auth
+	local attempt type msg
+	REGION=${AWS_SSM_REGION_NAME:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
+	imds_credentials
+	re='^[a-z0-9-]{1,32}$'
+	[[ $REGION =~ $re ]] || fail parameter-error "no AWS region: AWS_SSM_REGION_NAME is unset and IMDS gave none"
+	endpoint=${AWS_ENDPOINT_URL_SSM:-${AWS_ENDPOINT_URL:-}}
+	if [[ -z $endpoint ]]; then
+		endpoint="https://ssm.$REGION.amazonaws.com"
+		[[ $REGION == cn-* ]] && endpoint+=.cn
+	fi
+	re='^(https?)://([^/?#]+)(/[A-Za-z0-9._~/-]*)?$'
+	[[ $endpoint =~ $re ]] || fail parameter-error "SSM endpoint $endpoint is not a URL this script can sign for"
+	scheme=${BASH_REMATCH[1]}
+	host=${BASH_REMATCH[2]}
+	rest=${BASH_REMATCH[3]}
+	while [[ $rest == */ ]]; do rest=${rest%/}; done
+	path="$rest/"
+	url="$scheme://$host$path"
+	body="{\"Name\":\"$PARAMETER\",\"WithDecryption\":true}"
+
+	for attempt in 1 2 3; do
+		amz_date=$(date -u +%Y%m%dT%H%M%SZ)
+		day=${amz_date%%T*}
+		scope="$day/$REGION/ssm/aws4_request"
+		creq="POST"$'\n'"$path"$'\n'$'\n'
+		creq+="content-type:application/x-amz-json-1.1"$'\n'"host:$host"$'\n'"x-amz-date:$amz_date"$'\n'
+		creq+="x-amz-security-token:$ST"$'\n'"x-amz-target:AmazonSSM.GetParameter"$'\n'$'\n'
+		creq+="content-type;host;x-amz-date;x-amz-security-token;x-amz-target"$'\n'
+		creq+=$(printf '%s' "$body" | sha256_hex)
+		sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$(printf '%s' "$creq" | sha256_hex)
+		k=$(printf '%s' "AWS4$SK" | od -An -v -tx1 | tr -d ' \n')
+		k=$(hmac_hex "$k" "$day")
+		k=$(hmac_hex "$k" "$REGION")
+		k=$(hmac_hex "$k" ssm)
+		k=$(hmac_hex "$k" aws4_request)
+		sig=$(hmac_hex "$k" "$sts")
+		re='^[0-9a-f]{64}$'
+		[[ $sig =~ $re ]] || fail parameter-error "openssl could not compute the request signature"
+		auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
+		curl_do POST "$url" 0 "$body" "Host: $host" 'Content-Type: application/x-amz-json-1.1' \
+			"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \
+			"Authorization: $auth" 'Expect:'
+		if [[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]]; then
+			PAYLOAD_B64=$(json_field Value)
+			PAYLOAD_B64=${PAYLOAD_B64//\\\//\/}
+			return
+		fi
+		type=$(json_field __type)
+		type=${type##*#}
+		type=${type%%:*}
+		msg=$(json_field '[Mm]essage')
+		case $CURL_RC/$HTTP_STATUS/$type in
+		0/*/ThrottlingException | 0/5*/* | [1-9]*/*/*) ;;
+		*) break ;;
+		esac
+		[[ $attempt == 3 ]] || sleep "$attempt"
+	done
+	[[ $CURL_RC == 0 ]] || fail parameter-error "cannot reach SSM at $url (curl exit $CURL_RC)"
+	case $type in
+	AccessDeniedException)
+		fail parameter-denied "ssm:GetParameter on $PARAMETER was denied for the instance role $ROLE: $msg"
+		;;
+	ParameterNotFound)
+		fail parameter-not-found "parameter $PARAMETER does not exist in $REGION (deleted already, or another account or region)"
+		;;
+	*)
+		fail parameter-error "GetParameter $PARAMETER failed: HTTP $HTTP_STATUS ${type:-unknown error}${msg:+: $msg}"
+		;;
+	esac
+}
+
+# ---------------------------------------------------------------- payload
+
+# load_payload: sets P_KRAW and P_VRAW, the payload's only member.
+load_payload() {
+	local b64 re n1 n2 payload what
+	if [[ $TRANSPORT == parameter ]]; then
+		PAYLOAD_B64=''
+		get_parameter
+		b64=$PAYLOAD_B64
+		what="the value of parameter $PARAMETER"
+	else
+		b64=$INLINE_B64
+		what='the inline payload'
+	fi
+	re='^[A-Za-z0-9+/]+=?=?$'
+	if ! [[ $b64 =~ $re ]] || ((${#b64} % 4 != 0)); then fail payload-invalid "$what is not base64"; fi
+	n1=$(printf '%s' "$b64" | base64 -d 2>/dev/null | wc -c)
+	n2=$(printf '%s' "$b64" | base64 -d 2>/dev/null | tr -d '\000\n\r' | wc -c)
+	[[ $n1 == "$n2" && $n1 -gt 0 ]] || fail payload-invalid "$what does not decode to one line of JSON"
+	payload=$(printf '%s' "$b64" | base64 -d 2>/dev/null) || fail payload-invalid "$what is not base64"
+	parse_members "$payload" || fail payload-invalid "$what is not a JSON object"
+	((M_N == 1)) || fail payload-invalid "$what must have exactly one member, it has $M_N"
+	[[ ${M_KDEC[0]} == "$REGISTRY_KEY" ]] || fail payload-invalid "the payload's registry key differs from $REGISTRY_KEY"
+	P_KRAW=${M_KRAW[0]}
+	P_VRAW=${M_VRAW[0]}
+	if [[ $AUTH_TYPE == dockercfg ]]; then
+		member_string "$P_VRAW" auth || fail payload-invalid "a dockercfg entry needs a string member auth"
+	else
+		if ! member_string "$P_VRAW" username || ! member_string "$P_VRAW" password; then
+			fail payload-invalid "a docker entry needs string members username and password"
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------- ecs.config
+
+# read_lines FILE: L[] = its lines without "\n" (a "\r" stays), LN = their
+# number, LAST_NL = 0 when the last line has no newline.
+read_lines() {
+	local line=''
+	L=() LN=0 LAST_NL=1
+	while IFS= read -r line; do
+		L[LN]=$line
+		LN=$((LN + 1))
+	done <"$1"
+	if [[ -n $line ]]; then
+		L[LN]=$line
+		LN=$((LN + 1))
+		LAST_NL=0
+	fi
+}
+
+# line_kv LINE: as ecs-init reads a line: trim, split at the first "=".
+# Sets K and V; status 1 when the line has no "=".
+line_kv() {
+	local t=$1
+	t=${t#"${t%%[![:space:]]*}"}
+	t=${t%"${t##*[![:space:]]}"}
+	[[ $t == *=* ]] || return 1
+	K=${t%%=*}
+	V=${t#*=}
+}
+
+# scan_lines: from L[], the count and the last value (the one that wins) of
+# both variables.
+scan_lines() {
+	local i
+	T_CNT=0 T_VAL='' D_CNT=0 D_VAL=''
+	for ((i = 0; i < LN; i++)); do
+		line_kv "${L[i]}" || continue
+		case $K in
+		ECS_ENGINE_AUTH_TYPE)
+			T_CNT=$((T_CNT + 1))
+			T_VAL=$V
+			;;
+		ECS_ENGINE_AUTH_DATA)
+			D_CNT=$((D_CNT + 1))
+			D_VAL=$V
+			;;
+		esac
+	done
+}
+
+# unquote VALUE: VALUE without leading blanks and one pair of surrounding quotes.
+unquote() {
+	local v=$1
+	v=${v#"${v%%[![:space:]]*}"}
+	if ((${#v} >= 2)) && [[ ($v == \"*\") || ($v == \'*\') ]]; then
+		v=${v:1:${#v}-2}
+	fi
+	printf '%s' "$v"
+}
+
+check_config() {
+	CFG=${ECS_REGISTRY_ROTATE_CONFIG_FILE:-/etc/ecs/ecs.config}
+	if [[ -L $CFG ]]; then
+		CFG=$(readlink -f -- "$CFG") || fail config-missing "$CFG is a dangling symlink"
+	fi
+	CFG_DIR=$(dirname -- "$CFG")
+	BACKUP="$CFG.$TAG-$RUN_ID.bak"
+	if [[ ! -e $CFG ]]; then
+		[[ $MODE == rollback && -f $BACKUP ]] || fail config-missing "$CFG does not exist"
+	else
+		[[ -f $CFG ]] || fail config-unreadable "$CFG is not a regular file"
+		[[ -r $CFG ]] || fail config-unreadable "$CFG is not readable"
+		[[ $(tr -d '\000' <"$CFG" | wc -c) == "$(wc -c <"$CFG")" ]] || fail config-unreadable "$CFG holds NUL bytes"
+	fi
+	[[ -d $CFG_DIR && -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable"
+}
+
+check_restart_tool() {
+	[[ $RESTART == true ]] || return 0
+	if [[ $INIT == systemd ]]; then
+		command -v systemctl >/dev/null 2>&1 || fail restart-tool-missing "systemctl not found: is this Amazon Linux 2 or 2023?"
+	else
+		if ! command -v start >/dev/null 2>&1 || ! command -v stop >/dev/null 2>&1; then
+			fail restart-tool-missing "upstart's start and stop not found: is this Amazon Linux 1?"
+		fi
+	fi
+}
+
+# plan_config: reads CFG and decides. Sets UNCHANGED, NEW_JSON, OTHERS.
+plan_config() {
+	local i ours data_ok=0 quoted=0 placed=0 matches=0 same=0 type_cmp
+	read_lines "$CFG"
+	scan_lines
+	ours=$(norm_key "$REGISTRY_KEY")
+	M_N=0
+	if ((D_CNT > 0)); then
+		if parse_members "$D_VAL"; then
+			data_ok=1
+		elif parse_members "$(unquote "$D_VAL")"; then
+			data_ok=1 quoted=1
+		else
+			M_N=0
+			note "the old ECS_ENGINE_AUTH_DATA is not a JSON object; it is replaced (the backup keeps it)"
+		fi
+	fi
+	OTHERS=0 NEW_JSON='{'
+	for ((i = 0; i < M_N; i++)); do
+		if [[ $(norm_key "${M_KDEC[i]}") == "$ours" ]]; then
+			matches=$((matches + 1))
+			[[ ${M_KRAW[i]} == "$P_KRAW" && ${M_VRAW[i]} == "$P_VRAW" ]] && same=1
+			((placed)) && continue
+			placed=1
+			[[ $NEW_JSON == '{' ]] || NEW_JSON+=,
+			NEW_JSON+="$P_KRAW:$P_VRAW"
+		else
+			OTHERS=$((OTHERS + 1))
+			[[ $NEW_JSON == '{' ]] || NEW_JSON+=,
+			NEW_JSON+="${M_KRAW[i]}:${M_VRAW[i]}"
+		fi
+	done
+	if ((!placed)); then
+		[[ $NEW_JSON == '{' ]] || NEW_JSON+=,
+		NEW_JSON+="$P_KRAW:$P_VRAW"
+	fi
+	NEW_JSON+='}'
+	type_cmp=$(unquote "$T_VAL")
+	type_cmp=${type_cmp%"${type_cmp##*[![:space:]]}"}
+	if ((OTHERS > 0)) && [[ $type_cmp != "$AUTH_TYPE" ]]; then
+		fail auth-type-mismatch "ECS_ENGINE_AUTH_TYPE is '${type_cmp:0:40}' and ECS_ENGINE_AUTH_DATA holds $OTHERS other registries' entries, which $AUTH_TYPE would break; convert them or use that auth type"
+	fi
+	UNCHANGED=0
+	if ((T_CNT == 1 && D_CNT == 1 && data_ok && !quoted && matches == 1 && same)) && [[ $T_VAL == "$AUTH_TYPE" ]]; then
+		UNCHANGED=1
+	fi
+}
+
+# new_temp: TMP = a new empty temp file next to the config.
+new_temp() {
+	TMP=$(mktemp "$CFG_DIR/.$(basename -- "$CFG").$TAG.XXXXXX" 2>/dev/null) ||
+		fail write-failed "cannot create a temp file in $CFG_DIR"
+	TMPFILES+=("$TMP")
+}
+
+# own_like TEMP REFERENCE: give TEMP the owner and mode of REFERENCE.
+own_like() {
+	if ! chown --reference="$2" -- "$1" 2>/dev/null || ! chmod --reference="$2" -- "$1" 2>/dev/null; then
+		fail write-failed "cannot give $1 the owner and mode of $2"
+	fi
+}
+
+write_backup() {
+	if [[ -e $BACKUP || -L $BACKUP ]]; then
+		[[ -f $BACKUP ]] || fail write-failed "$BACKUP exists and is not a regular file"
+		note "backup $BACKUP exists already (an earlier attempt of this run); it is kept"
+		return
+	fi
+	new_temp
+	cat -- "$CFG" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $CFG to a temp file"
+	own_like "$TMP" "$CFG"
+	same_bytes "$TMP" "$CFG" || fail write-failed "the backup copy of $CFG differs from it"
+	mv -f -- "$TMP" "$BACKUP" 2>/dev/null || fail write-failed "cannot write $BACKUP"
+}
+
+# write_config: the new config through a temp file, re-read, renamed over.
+write_config() {
+	local i m=0 end_nl=$LAST_NL eol='' crlf=0 out=() t_done=0 d_done=0 last
+	[[ $LN -gt 0 && ${L[0]} == *$'\r' ]] && crlf=1
+	for ((i = 0; i < LN; i++)); do
+		eol=''
+		[[ ${L[i]} == *$'\r' ]] && eol=$'\r'
+		if line_kv "${L[i]}" && [[ $K == ECS_ENGINE_AUTH_TYPE || $K == ECS_ENGINE_AUTH_DATA ]]; then
+			if [[ $K == ECS_ENGINE_AUTH_TYPE ]] && ((!t_done)); then
+				out[m]="ECS_ENGINE_AUTH_TYPE=$AUTH_TYPE$eol"
+				m=$((m + 1)) t_done=1
+			elif [[ $K == ECS_ENGINE_AUTH_DATA ]] && ((!d_done)); then
+				out[m]="ECS_ENGINE_AUTH_DATA=$NEW_JSON$eol"
+				m=$((m + 1)) d_done=1
+			elif ((i == LN - 1 && !LAST_NL)); then
+				end_nl=1 # the line without newline goes; the one before had one
+			fi
+			continue
+		fi
+		out[m]=${L[i]}
+		m=$((m + 1))
+	done
+	if ((!t_done || !d_done)); then
+		eol=''
+		((crlf)) && eol=$'\r'
+		if ((m > 0 && !end_nl)); then
+			last=${out[m - 1]}
+			((crlf)) && [[ $last != *$'\r' ]] && out[m - 1]="$last"$'\r'
+		fi
+		((t_done)) || { out[m]="ECS_ENGINE_AUTH_TYPE=$AUTH_TYPE$eol" && m=$((m + 1)); }
+		((d_done)) || { out[m]="ECS_ENGINE_AUTH_DATA=$NEW_JSON$eol" && m=$((m + 1)); }
+		end_nl=1
+	fi
+
+	new_temp
+	{
+		for ((i = 0; i < m; i++)); do
+			if ((i < m - 1 || end_nl)); then printf '%s\n' "${out[i]}"; else printf '%s' "${out[i]}"; fi
+		done
+	} >"$TMP" 2>/dev/null || fail write-failed "cannot write a temp file in $CFG_DIR"
+	own_like "$TMP" "$CFG"
+
+	# Re-read the temp file as ecs-init will.
+	read_lines "$TMP"
+	scan_lines
+	if ((LN != m || T_CNT != 1 || D_CNT != 1)) || [[ $T_VAL != "$AUTH_TYPE" || $D_VAL != "$NEW_JSON" ]] || ! parse_members "$D_VAL"; then
+		fail write-failed "the new ecs.config did not read back as written; nothing was changed"
+	fi
+	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
+}
+
+# agent_started_after_write: status 0 when systemd says the ecs unit is
+# active and entered that state after the config was last written.
+agent_started_after_write() {
+	local out state ts start mtime
+	[[ $INIT == systemd ]] || return 1
+	out=$(systemctl show ecs --property=ActiveState --property=ActiveEnterTimestamp 2>/dev/null) || return 1
+	state=$(printf '%s\n' "$out" | sed -n 's/^ActiveState=//p')
+	ts=$(printf '%s\n' "$out" | sed -n 's/^ActiveEnterTimestamp=//p')
+	[[ $state == active && -n $ts ]] || return 1
+	start=$(date -d "$ts" +%s 2>/dev/null) || return 1
+	mtime=$(stat -c %Y -- "$CFG" 2>/dev/null) || return 1
+	((start > mtime))
+}
+
+# restart_agent WHAT: restarts the agent; WHAT says what was done before, for
+# the error message.
+restart_agent() {
+	local out
+	if [[ $INIT == systemd ]]; then
+		out=$(systemctl restart ecs 2>&1) || fail restart-failed "$1; systemctl restart ecs failed: ${out%%$'\n'*}"
+	else
+		stop ecs >/dev/null 2>&1 # not running is fine
+		out=$(start ecs 2>&1) || fail restart-failed "$1; start ecs failed: ${out%%$'\n'*}"
+	fi
+}
+
+# ---------------------------------------------------------------- modes
+
+check_params
+check_config
+check_restart_tool
+
+if [[ $MODE == rollback ]]; then
+	[[ -f $BACKUP ]] || fail no-backup "no backup $BACKUP: this run did not change $CFG"
+	if [[ -f $CFG ]] && same_bytes "$BACKUP" "$CFG"; then
+		file=unchanged
+	else
+		new_temp
+		cat -- "$BACKUP" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $BACKUP to a temp file"
+		if [[ -f $CFG ]]; then own_like "$TMP" "$CFG"; else own_like "$TMP" "$BACKUP"; fi
+		same_bytes "$TMP" "$BACKUP" || fail write-failed "the copy of $BACKUP differs from it"
+		mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
+		file=restored
+	fi
+	[[ $RESTART == true ]] || finish "$file" not-restarted
+	if [[ $file == unchanged ]] && agent_started_after_write; then
+		finish "$file" restart-not-needed
+	fi
+	restart_agent "$CFG was restored from $BACKUP"
+	finish "$file" restarted
+fi
+
+load_payload
+plan_config
+
+if [[ $MODE == preflight ]]; then
+	if ((UNCHANGED)); then
+		note "ecs.config holds these credentials already; apply would not rewrite it"
+	else
+		note "apply would rewrite ECS_ENGINE_AUTH_TYPE and ECS_ENGINE_AUTH_DATA ($OTHERS other registries kept)"
+	fi
+	finish checked not-restarted
+fi
+
+if ((UNCHANGED)); then
+	[[ $RESTART == true ]] || finish unchanged not-restarted
+	agent_started_after_write && finish unchanged restart-not-needed
+	restart_agent "$CFG was unchanged"
+	finish unchanged restarted
+fi
+
+write_backup
+write_config
+[[ $RESTART == true ]] || finish updated not-restarted
+restart_agent "$CFG was updated (backup $BACKUP)"
+finish updated restarted

@@ -1,0 +1,407 @@
+// Package script is the bash script that ecs-config mode runs on every ECS
+// container instance through SSM Run Command (AWS-RunShellScript), and the
+// protocol to call it and read its result.
+//
+// # Calling it
+//
+// Commands returns the "commands" lines: a #!/bin/bash line (the SSM agent
+// runs the lines as a file through sh, so bash reads them, not a POSIX
+// sh), single-quoted assignments of the Params, then the script. Under the
+// parameter transport the lines carry the parameter's name, never the
+// credential.
+//
+// The payload (the parameter's value, or InlineB64) is base64 of a JSON
+// object with exactly one member, RegistryKey → the entry:
+// dockercfg {"auth":"<base64 user:pass>","email":""}, docker
+// {"username":"…","password":"…","email":""}. The member is written to
+// ecs.config byte for byte as the payload has it.
+//
+// The script reads, besides the Params, the environment the SSM agent gives
+// it (AWS_SSM_INSTANCE_ID, AWS_SSM_REGION_NAME) and what the SDKs honour:
+// AWS_EC2_METADATA_SERVICE_ENDPOINT (default http://169.254.169.254),
+// AWS_ENDPOINT_URL_SSM, else AWS_ENDPOINT_URL, else
+// https://ssm.<region>.amazonaws.com. ECS_REGISTRY_ROTATE_CONFIG_FILE
+// (default /etc/ecs/ecs.config) lets tests point it at a temp file.
+//
+// # Modes
+//
+// preflight reads and changes nothing: the config file, the restart tool,
+// the parameter (IMDSv2 credentials, GetParameter signed with SigV4 by
+// openssl) and the payload, and refuses an ECS_ENGINE_AUTH_TYPE that
+// differs from AuthType while ECS_ENGINE_AUTH_DATA holds other registries'
+// entries. apply does the same reads, then leaves a file that already holds
+// the type and this member alone (file=unchanged), or writes the backup
+// <config>.ecs-registry-rotate-<RunID>.bak (once per RunID: a later attempt
+// keeps the first backup) and the new file through a temp file in the same
+// directory with the original's mode and owner, read back, renamed over.
+// Other lines stay byte for byte (CRLF and a last line without newline
+// included); the first line of each variable is replaced in place, later
+// ones dropped, missing ones appended; the other registries' members are
+// kept, and any member whose key the agent would treat as RegistryKey
+// (scheme stripped, Docker Hub spellings, trailing slashes) is replaced.
+// rollback puts the backup back the same way (file=restored, or unchanged
+// if the config already equals it; no backup: error no-backup).
+//
+// Then, when Restart: systemd "systemctl restart ecs", upstart "stop ecs"
+// (its failure ignored) and "start ecs". For an unchanged file the agent is
+// restarted unless "systemctl show ecs --property=ActiveState
+// --property=ActiveEnterTimestamp" says it is active and entered that state
+// after the file's mtime (agent=restart-not-needed); upstart cannot tell,
+// so it restarts.
+//
+// # Result
+//
+// Success: exit status 0 and the last stdout line
+//
+//	ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed>
+//
+// Failure: a non-zero exit status and the last stderr line
+//
+//	ecs-registry-rotate: error: <code>: <message>
+//
+// with one of the Code… constants. Lines before them start with
+// "ecs-registry-rotate: note: ". The script prints no credential, payload,
+// base64 of either, nor IMDS credentials; its messages are at most 300
+// printable bytes, so the whole output stays far below the 2,400 bytes the
+// SSM agent keeps of a plugin's output. ParseResult and ParseOutput read it.
+package script
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// Body is the script.
+//
+//go:embed rotate.sh
+var Body string
+
+// Params are the script's inputs.
+type Params struct {
+	Mode        string // "preflight" | "apply" | "rollback"
+	RunID       string // [a-z0-9-]{1,64}: names the backup (and, for A, the parameter)
+	Transport   string // "parameter" | "inline"
+	Parameter   string // SSM parameter name, parameter transport
+	InlineB64   string // inline transport: base64(payload)
+	AuthType    string // "dockercfg" | "docker"
+	RegistryKey string // e.g. "https://index.docker.io/v1/" or "registry.example.com:5000"
+	Init        string // "systemd" (AL2, AL2023) | "upstart" (AL1)
+	Restart     bool   // restart-agent input
+}
+
+// Modes, transports, auth types and inits.
+const (
+	ModePreflight = "preflight"
+	ModeApply     = "apply"
+	ModeRollback  = "rollback"
+
+	TransportParameter = "parameter"
+	TransportInline    = "inline"
+
+	AuthTypeDockercfg = "dockercfg"
+	AuthTypeDocker    = "docker"
+
+	InitSystemd = "systemd"
+	InitUpstart = "upstart"
+)
+
+// Values of the ok line's file= and agent= fields.
+const (
+	FileUpdated   = "updated"
+	FileUnchanged = "unchanged"
+	FileRestored  = "restored"
+	FileChecked   = "checked"
+
+	AgentRestarted        = "restarted"
+	AgentNotRestarted     = "not-restarted"
+	AgentRestartNotNeeded = "restart-not-needed"
+)
+
+// Error codes of the error line. CodeNoResult is ParseResult's own: the
+// output held no result line (killed, timed out, not this script).
+const (
+	CodeConfigMissing         = "config-missing"
+	CodeConfigUnreadable      = "config-unreadable"
+	CodeConfigDirNotWritable  = "config-dir-not-writable"
+	CodeRestartToolMissing    = "restart-tool-missing"
+	CodeIMDSUnavailable       = "imds-unavailable"
+	CodeParameterDenied       = "parameter-denied"
+	CodeParameterNotFound     = "parameter-not-found"
+	CodeParameterError        = "parameter-error"
+	CodePayloadInvalid        = "payload-invalid"
+	CodeAuthTypeMismatch      = "auth-type-mismatch"
+	CodeWriteFailed           = "write-failed"
+	CodeRestartFailed         = "restart-failed"
+	CodeNoBackup              = "no-backup"
+	CodeBadParams             = "bad-params"
+	CodeNoResult              = "no-result"
+	resultPrefix              = "ecs-registry-rotate: "
+	okPrefix                  = resultPrefix + "ok"
+	errorPrefix               = resultPrefix + "error: "
+	notePrefix                = resultPrefix + "note: "
+	maxPayload                = 32 << 10
+	variablePrefix            = "ECSRR_"
+	shebang                   = "#!/bin/bash"
+	pluginErrorHeader         = "\n----------ERROR-------\n"
+	pluginOutputTruncatedMark = "\n---Output truncated---"
+	pluginErrorTruncatedMark  = "\n---Error truncated----"
+)
+
+var (
+	runIDRe       = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+	parameterRe   = regexp.MustCompile(`^[A-Za-z0-9_./-]+$`)
+	registryKeyRe = regexp.MustCompile(`^[]!#-&(-[^-~]{1,256}$`)
+)
+
+// Validate says what is wrong with p, if anything. Its messages never
+// quote InlineB64.
+func (p Params) Validate() error {
+	var errs []error
+	switch p.Mode {
+	case ModePreflight, ModeApply, ModeRollback:
+	default:
+		errs = append(errs, fmt.Errorf("mode %q: want preflight, apply or rollback", p.Mode))
+	}
+	if !runIDRe.MatchString(p.RunID) {
+		errs = append(errs, fmt.Errorf("run id %q: want [a-z0-9-]{1,64}", p.RunID))
+	}
+	switch p.Init {
+	case InitSystemd, InitUpstart:
+	default:
+		errs = append(errs, fmt.Errorf("init %q: want systemd or upstart", p.Init))
+	}
+	if p.Mode == ModeRollback {
+		return errors.Join(errs...)
+	}
+	switch p.AuthType {
+	case AuthTypeDockercfg, AuthTypeDocker:
+	default:
+		errs = append(errs, fmt.Errorf("auth type %q: want dockercfg or docker", p.AuthType))
+	}
+	if !registryKeyRe.MatchString(p.RegistryKey) {
+		errs = append(errs, fmt.Errorf("registry key %q: want 1 to 256 printable ASCII characters without spaces, quotes or backslashes", p.RegistryKey))
+	}
+	switch p.Transport {
+	case TransportParameter:
+		if !parameterRe.MatchString(p.Parameter) || len(p.Parameter) > 1011 {
+			errs = append(errs, fmt.Errorf("parameter name %q: want [A-Za-z0-9_./-]{1,1011}", p.Parameter))
+		}
+		if p.InlineB64 != "" {
+			errs = append(errs, errors.New("the parameter transport carries no inline payload"))
+		}
+	case TransportInline:
+		if p.Parameter != "" {
+			errs = append(errs, errors.New("the inline transport names no parameter"))
+		}
+		if err := CheckPayload(p.InlineB64, p.RegistryKey, p.AuthType); err != nil {
+			errs = append(errs, fmt.Errorf("inline payload: %w", err))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("transport %q: want parameter or inline", p.Transport))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckPayload checks b64 as the script will: standard base64 of one line
+// of JSON, an object with exactly one member whose key is registryKey and
+// whose entry has the members authType needs, as strings. Its messages
+// never quote the payload.
+func CheckPayload(b64, registryKey, authType string) error {
+	raw, err := base64.StdEncoding.Strict().DecodeString(b64)
+	if err != nil || len(raw) == 0 {
+		return errors.New("not standard base64 with padding")
+	}
+	if len(raw) > maxPayload {
+		return fmt.Errorf("%d bytes, more than %d", len(raw), maxPayload)
+	}
+	if bytes.ContainsAny(raw, "\x00\r\n") {
+		return errors.New("not one line of JSON")
+	}
+	keys, values, err := objectMembers(raw)
+	if err != nil {
+		return errors.New("not a JSON object")
+	}
+	if len(keys) != 1 {
+		return fmt.Errorf("%d members, want exactly one", len(keys))
+	}
+	if keys[0] != registryKey {
+		return errors.New("its member's key is not the registry key")
+	}
+	var entry map[string]any
+	if err := json.Unmarshal(values[0], &entry); err != nil {
+		return errors.New("its entry is not a JSON object")
+	}
+	need := []string{"auth"}
+	if authType == AuthTypeDocker {
+		need = []string{"username", "password"}
+	}
+	for _, k := range need {
+		if _, ok := entry[k].(string); !ok {
+			return fmt.Errorf("a %s entry needs a string member %q", authType, k)
+		}
+	}
+	return nil
+}
+
+// objectMembers returns the keys and raw values of a JSON object, in
+// order, duplicates included.
+func objectMembers(raw []byte) ([]string, []json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, errors.New("not an object")
+	}
+	var keys []string
+	var values []json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, tok.(string))
+		values = append(values, v)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("data after the object")
+	}
+	return keys, values, nil
+}
+
+// Commands returns the AWS-RunShellScript "commands" lines: #!/bin/bash,
+// safely single-quoted variable assignments, then Body. They never contain
+// the credential under the parameter transport, nor under rollback. Invalid
+// Params (check Validate first) give lines that only fail with bad-params.
+func Commands(p Params) []string {
+	if err := p.Validate(); err != nil {
+		msg := strings.Join(strings.Fields(err.Error()), " ")
+		return []string{shebang,
+			"printf '%s\\n' " + shellQuote(errorPrefix+CodeBadParams+": "+msg) + " >&2",
+			"exit 1"}
+	}
+	restart := "false"
+	if p.Restart {
+		restart = "true"
+	}
+	vars := [][2]string{{"MODE", p.Mode}, {"RUN_ID", p.RunID}, {"INIT", p.Init}, {"RESTART", restart}}
+	if p.Mode != ModeRollback {
+		vars = append(vars, [2]string{"AUTH_TYPE", p.AuthType}, [2]string{"REGISTRY_KEY", p.RegistryKey},
+			[2]string{"TRANSPORT", p.Transport})
+		if p.Transport == TransportParameter {
+			vars = append(vars, [2]string{"PARAMETER", p.Parameter})
+		} else {
+			vars = append(vars, [2]string{"INLINE_B64", p.InlineB64})
+		}
+	}
+	lines := []string{shebang}
+	for _, v := range vars {
+		lines = append(lines, variablePrefix+v[0]+"="+shellQuote(v[1]))
+	}
+	body := strings.Split(strings.TrimSuffix(Body, "\n"), "\n")
+	if len(body) > 0 && strings.HasPrefix(body[0], "#!") {
+		body = body[1:]
+	}
+	return append(lines, body...)
+}
+
+// shellQuote single-quotes s for sh and bash.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Result is what the script's output says.
+type Result struct {
+	OK bool
+	// The ok line's fields.
+	Mode, File, Agent string
+	// The error line's code (or CodeNoResult) and message. The message
+	// comes from the instance: quote it, do not trust it.
+	Code, Message string
+	// The note lines, without their prefix.
+	Notes []string
+}
+
+// Err is nil for a successful run, else an error "<code>: <message>".
+func (r Result) Err() error {
+	if r.OK {
+		return nil
+	}
+	return fmt.Errorf("%s: %s", r.Code, r.Message)
+}
+
+// ParseResult reads the script's stdout and stderr. An error line (the last
+// one in stderr) wins over an ok line (the last one in stdout); neither
+// gives Code CodeNoResult.
+func ParseResult(stdout, stderr string) Result {
+	var res Result
+	for _, line := range lines(stdout) {
+		if note, ok := strings.CutPrefix(line, notePrefix); ok {
+			res.Notes = append(res.Notes, note)
+		}
+	}
+	if line, ok := lastWithPrefix(stderr, errorPrefix); ok {
+		code, msg, _ := strings.Cut(strings.TrimPrefix(line, errorPrefix), ": ")
+		res.Code, res.Message = strings.TrimSpace(code), strings.TrimSpace(msg)
+		return res
+	}
+	if line, ok := lastWithPrefix(stdout, okPrefix+" "); ok {
+		res.OK = true
+		for _, f := range strings.Fields(strings.TrimPrefix(line, okPrefix)) {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "mode":
+				res.Mode = v
+			case "file":
+				res.File = v
+			case "agent":
+				res.Agent = v
+			}
+		}
+		return res
+	}
+	res.Code, res.Message = CodeNoResult, "the script printed no result line"
+	return res
+}
+
+// ParseOutput reads a plugin's Output as SSM returns it
+// (ListCommandInvocations with Details): see SplitPluginOutput.
+func ParseOutput(output string) Result {
+	return ParseResult(SplitPluginOutput(output))
+}
+
+// SplitPluginOutput splits an SSM plugin Output, which the SSM agent builds
+// as stdout, then "\n----------ERROR-------\n" and stderr when stderr is not
+// empty, each cut with a "---Output truncated---" or "---Error
+// truncated----" mark when the whole passes 2,400 bytes.
+func SplitPluginOutput(output string) (stdout, stderr string) {
+	stdout, stderr, _ = strings.Cut(output, pluginErrorHeader)
+	stdout = strings.TrimSuffix(stdout, pluginOutputTruncatedMark)
+	stderr = strings.TrimSuffix(stderr, pluginErrorTruncatedMark)
+	return stdout, stderr
+}
+
+func lines(s string) []string {
+	return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+}
+
+func lastWithPrefix(s, prefix string) (string, bool) {
+	ls := lines(s)
+	for i := len(ls) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(ls[i]); strings.HasPrefix(l, prefix) {
+			return l, true
+		}
+	}
+	return "", false
+}
