@@ -363,7 +363,9 @@ func TestRestartThroughRunCommand(t *testing.T) {
 	if out := aws.ToString(invs[0].CommandPlugins[0].Output); !strings.HasPrefix(out, "ecs stop/waiting\necs start/running, process ") {
 		t.Fatalf("upstart output %q", out)
 	}
-	invs = f.send(t, cmds(`systemctl restart ecs`), never.InstanceID)
+	if invs = f.send(t, cmds(`systemctl restart ecs`), never.InstanceID); invs[0].Status != ssmtypes.CommandInvocationStatusSuccess {
+		t.Fatalf("restart of the agent that never reconnects: %+v", invs[0])
+	}
 	waitFor(t, 2*time.Second, "agents to reconnect", func() bool {
 		a1, _ := f.Agent(al1.InstanceID)
 		a2, _ := f.Agent(al2.InstanceID)

@@ -45,7 +45,7 @@ func (run Run) Changed() bool { return run.Changes() != "nothing was changed" }
 func (run Run) changedInstances() []string {
 	var names []string
 	for _, in := range run.Instances {
-		if in.Status == "updated" || in.Status == "restored" || (in.Status == "failed" && in.CommandID != "") {
+		if in.FileChanged || in.Status == "restored" {
 			names = append(names, in.EC2InstanceID)
 		}
 	}

@@ -51,6 +51,9 @@ type Instance struct {
 	CommandID            string `json:"commandId"`
 	Status               string `json:"status"` // updated, unchanged, failed, skipped, restored
 	AgentReconnected     bool   `json:"agentReconnected"`
+
+	FileChanged bool   `json:"-"` // its ecs.config was rewritten, whatever its status
+	Detail      string `json:"-"` // why it failed or was skipped; may quote the instance's output
 }
 
 // ErrNotRolledOut is the rollout failure whose causes the services'

@@ -17,6 +17,7 @@ const (
 	StepSecret    = "update secret"
 	StepDeploy    = "deploy"
 	StepRollout   = "rollout"
+	StepECSConfig = "ecs-config"
 	StepCancelled = "cancelled"
 )
 

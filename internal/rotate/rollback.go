@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/secret"
@@ -17,28 +18,45 @@ import (
 // has no time left, and its annotation says how to do it by hand.
 func (r *runner) rollbackIfFailed(ctx context.Context) {
 	f := r.run.Failure
-	if f == nil || !r.cfg.RollbackOnFailure || ctx.Err() != nil || r.run.Secret == nil || !r.run.Secret.Changed {
+	if f == nil || !r.cfg.RollbackOnFailure || ctx.Err() != nil || !r.credentialsChanged() {
 		return
 	}
-	if f.Step != report.StepDeploy && f.Step != report.StepRollout {
+	if f.Step != report.StepDeploy && f.Step != report.StepRollout && f.Step != report.StepECSConfig {
 		return
 	}
 	rb := &report.Rollback{}
 	r.run.Rollback = rb
-	r.rep.Group("Roll back: move AWSCURRENT back to version " + r.run.Secret.PreviousVersionID)
-	restored, err := secret.Restore(ctx, r.deps.Secrets, *r.run.Secret)
-	rb.Secret = &restored
-	if err != nil {
-		r.rep.EndGroup()
-		rb.Err = fmt.Errorf("restore the secret: %w", err)
+	if r.cfg.AuthMode == inputs.ModeECSConfig {
+		if err := r.rollbackInstances(ctx, rb); err != nil {
+			rb.Err = fmt.Errorf("restore ecs.config: %w", err)
+			return
+		}
+	} else if !r.restoreSecret(ctx, rb) {
 		return
 	}
-	r.rep.Infof("secret %s: AWSCURRENT is version %s again", restored.Name, restored.VersionID)
-	r.rep.EndGroup()
 	r.rollServicesBack(ctx, rb)
 	if rb.Err == nil {
 		r.run.Result = report.ResultRolledBack
 	}
+}
+
+// credentialsChanged reports whether this run replaced any credentials.
+func (r *runner) credentialsChanged() bool {
+	return (r.run.Secret != nil && r.run.Secret.Changed) || len(r.ecsRes.Changed()) > 0
+}
+
+// restoreSecret moves AWSCURRENT back; false when it could not.
+func (r *runner) restoreSecret(ctx context.Context, rb *report.Rollback) bool {
+	r.rep.Group("Roll back: move AWSCURRENT back to version " + r.run.Secret.PreviousVersionID)
+	defer r.rep.EndGroup()
+	restored, err := secret.Restore(ctx, r.deps.Secrets, *r.run.Secret)
+	rb.Secret = &restored
+	if err != nil {
+		rb.Err = fmt.Errorf("restore the secret: %w", err)
+		return false
+	}
+	r.rep.Infof("secret %s: AWSCURRENT is version %s again", restored.Name, restored.VersionID)
+	return true
 }
 
 // rollServicesBack forces a new deployment of every service this run rolled,

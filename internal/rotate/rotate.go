@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
@@ -20,6 +21,7 @@ import (
 type ECS interface {
 	plan.ECS
 	rollout.ECS
+	ecsconfig.ECS
 }
 
 // Secrets is every Secrets Manager call of a run.
@@ -32,6 +34,7 @@ type Secrets interface {
 // SSM is every Systems Manager call of a run (ecs-config mode).
 type SSM interface {
 	plan.SSM
+	ecsconfig.SSM
 }
 
 // Deps are what a run talks to.
@@ -48,7 +51,7 @@ type Deps struct {
 // what it did. The caller turns run.Result into the exit status.
 func Run(ctx context.Context, cfg inputs.Config, deps Deps, rep *report.Reporter) report.Run {
 	deps = withDefaults(deps)
-	r := &runner{cfg: cfg, deps: deps, rep: rep, run: report.Run{Mode: string(cfg.AuthMode), Cluster: cfg.Cluster}}
+	r := &runner{cfg: cfg, deps: deps, rep: rep, run: report.Run{Mode: string(cfg.AuthMode), Cluster: cfg.Cluster}, runID: newRunID(deps.Now())}
 	r.steps(ctx)
 	if r.run.Failure != nil && ctx.Err() != nil {
 		r.cancelled()
@@ -72,10 +75,13 @@ func withDefaults(d Deps) Deps {
 }
 
 type runner struct {
-	cfg  inputs.Config
-	deps Deps
-	rep  *report.Reporter
-	run  report.Run
+	cfg   inputs.Config
+	deps  Deps
+	rep   *report.Reporter
+	run   report.Run
+	runID string // names the ecs-config parameter and the instances' backups
+	// ecsRes is what the ecs-config step did, for the rollback.
+	ecsRes ecsconfig.Result
 }
 
 // steps runs the pipeline until a step fails or there is nothing left to do.
@@ -87,6 +93,10 @@ func (r *runner) steps(ctx context.Context) {
 	if r.cfg.DryRun {
 		r.run.Result = report.ResultDryRun
 		r.rep.Infof("dry-run: nothing was changed")
+		return
+	}
+	if r.cfg.AuthMode == inputs.ModeECSConfig {
+		r.ecsConfigSteps(ctx, p)
 		return
 	}
 	if secret.Current(p.Secret, r.cfg.Username, r.cfg.Password) {
