@@ -2,7 +2,9 @@ package inputs
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,4 +48,47 @@ func TestActionYAMLMatchesReadme(t *testing.T) {
 			t.Errorf("action.yml default of %s is %q, the README says %q", name, gotDefaults[name], wantDefaults[name])
 		}
 	}
+}
+
+// actionInputsBlock is action.yml's inputs section as the spec generates it.
+func actionInputsBlock() string {
+	var b strings.Builder
+	b.WriteString("inputs:\n")
+	for _, s := range specs {
+		desc := s.meaning
+		if s.required != "" {
+			desc += " (" + s.required + ")"
+		}
+		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", s.name, strconv.Quote(desc))
+		if s.def != "" {
+			fmt.Fprintf(&b, "    default: %s\n", strconv.Quote(s.def))
+		}
+	}
+	return b.String()
+}
+
+// TestActionYAMLInputsGenerated keeps every input's name, default and
+// description in action.yml the spec's; UPDATE_ACTION=1 rewrites them.
+func TestActionYAMLInputsGenerated(t *testing.T) {
+	const path = "../../action.yml"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i, j := strings.Index(text, "\ninputs:\n"), strings.Index(text, "\noutputs:\n")
+	if i < 0 || j < i {
+		t.Fatal("action.yml has no inputs: section followed by outputs:")
+	}
+	want := actionInputsBlock()
+	if text[i+1:j+1] == want {
+		return
+	}
+	if os.Getenv("UPDATE_ACTION") == "1" {
+		if err := os.WriteFile(path, []byte(text[:i+1]+want+text[j+1:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("action.yml's inputs differ from the spec; run UPDATE_ACTION=1 go test ./internal/inputs/ -run TestActionYAMLInputsGenerated. Want:\n%s", want)
 }

@@ -7,8 +7,34 @@ import (
 	"strings"
 )
 
-// outputNames are the outputs of the contract, in its order.
-var outputNames = []string{"result", "secret-version-id", "services", "failed-tasks", "instances"}
+// outputSpecs are the outputs of the contract, in its order, with what
+// action.yml and the README say of them.
+var outputSpecs = []struct{ name, meaning string }{
+	{"result", "`success`, `failed`, `rolled-back` (failed, and the previous credentials were restored), `unchanged` (the credentials were already in place and nothing was deployed) or `dry-run`"},
+	{"secret-version-id", "the new secret version (secrets-manager mode); random, not derived from the password"},
+	{"services", "JSON array, one object per service: `service`, `cluster`, `deploymentId`, `rolloutState`, `desiredCount`, `runningCount`, `failedTasks`"},
+	{"failed-tasks", "JSON array of `{service, taskArn, lastStatus, stopCode, stoppedReason, containers: [{name, image, reason, exitCode}]}`"},
+	{"instances", "ecs-config mode: JSON array of `{containerInstanceArn, ec2InstanceId, commandId, status, agentReconnected}`; `status` is `updated`, `unchanged`, `failed`, `skipped` (not reached because another instance failed) or `restored` (rolled back)"},
+}
+
+// outputNames are the outputs' names, in order.
+var outputNames = func() []string {
+	names := make([]string, len(outputSpecs))
+	for i, o := range outputSpecs {
+		names[i] = o.name
+	}
+	return names
+}()
+
+// OutputsTable is the README's outputs table.
+func OutputsTable() string {
+	var b strings.Builder
+	b.WriteString("| output | meaning |\n|---|---|\n")
+	for _, o := range outputSpecs {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", o.name, o.meaning)
+	}
+	return b.String()
+}
 
 // Outputs writes the step outputs: to GITHUB_OUTPUT under Actions; outside
 // it, as one JSON object to --output-file, or else to stdout.
