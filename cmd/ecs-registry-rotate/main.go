@@ -89,12 +89,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 		return githubactions.New(githubactions.WithGetenv(getenv)).GetIDToken(ctx, "sts.amazonaws.com")
 	}
 	awsCfg, err := awsclient.Load(ctx, aws)
+	if errors.Is(err, awsclient.ErrNoRegion) {
+		printProblems(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)"}})
+		return exitBadInput
+	}
 	if err != nil {
 		return finishEarly(rep, cfg, "AWS configuration", err)
-	}
-	if awsCfg.Region == "" {
-		rep.Errorf("Invalid input aws-region", "input aws-region: no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)")
-		return exitBadInput
 	}
 	deps := rotate.Deps{ECS: ecs.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg), SSM: ssm.NewFromConfig(awsCfg)}
 	// A rollback is not a rotation: rolled-back exits 1 like failed.

@@ -179,7 +179,7 @@ func TestPasswordInAnotherInputNeverEchoed(t *testing.T) {
 // Issue #7, point 9: a registry's error text cannot inject workflow commands.
 func TestRegistryErrorCannotInjectWorkflowCommands(t *testing.T) {
 	w := newWorld(t)
-	w.fake.SetRegistryDenyMessage("denied\n::stop-commands::x\n::error title=Injected::owned\n##[warning]legacy")
+	w.fake.SetRegistryDenyMessage("denied\n::stop-commands::x\n::error title=Injected::owned\n##[warning]legacy\r\n## Rotation OK\n[details](https://evil.example) ![x](https://evil.example/x.png) <img src=x>")
 	in := w.defaultInputs()
 	in["password"] = "typo-" + newPassword
 	r := w.run(t, in)
@@ -192,8 +192,12 @@ func TestRegistryErrorCannotInjectWorkflowCommands(t *testing.T) {
 			t.Errorf("injected command: %q", l)
 		}
 	}
-	if strings.Contains(r.summary, "\n::") || strings.Contains(r.summary, "##[") {
-		t.Errorf("summary carries the raw text:\n%s", r.summary)
+	// Issue #7, point 10: the same text is literal in the summary.
+	unescaped := strings.NewReplacer(`\<`, "", `\!`, "", `\]`, "").Replace(r.summary)
+	for _, live := range []string{"\n::", "##[", "\n## Rotation OK", "](https://", "![", "<img", "\r"} {
+		if strings.Contains(unescaped, live) {
+			t.Errorf("summary carries live markup %q:\n%s", live, r.summary)
+		}
 	}
 }
 
@@ -291,5 +295,50 @@ func TestShortPasswordIsBadInputEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "::add-mask::") {
 		t.Error("a password too short to mask was masked, hiding ordinary words")
+	}
+}
+
+// Issue #7, point 11: each output has a delimiter of its own, drawn at
+// random, so no value can end another early.
+func TestOutputsFileUsesRandomDelimiters(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "output")
+	r := w.runEnv(t, w.defaultInputs(), map[string]string{"GITHUB_OUTPUT": path})
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	b, _ := os.ReadFile(path)
+	seen := map[string]bool{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if _, d, ok := strings.Cut(l, "<<"); ok {
+			if !strings.HasPrefix(d, "ghadelimiter_") || len(d) < len("ghadelimiter_")+32 || seen[d] {
+				t.Errorf("delimiter %q is fixed, short or reused", d)
+			}
+			seen[d] = true
+		}
+	}
+	if len(seen) != 5 {
+		t.Errorf("%d outputs, want 5:\n%s", len(seen), b)
+	}
+}
+
+// A missing region is bad input that names where to set it.
+func TestMissingRegionIsBadInput(t *testing.T) {
+	w := newWorld(t)
+	cmd, out := w.command(t, "--cluster", "prod", "--secret-id", "prod/registry", "--username", user)
+	var env []string
+	for _, kv := range cmd.Env {
+		if !strings.HasPrefix(kv, "AWS_REGION=") && !strings.HasPrefix(kv, "AWS_DEFAULT_REGION=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "ECS_REGISTRY_ROTATE_PASSWORD="+newPassword, "AWS_CONFIG_FILE=/dev/null")
+	_ = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(out.String(), "aws-region") || !strings.Contains(out.String(), "AWS_REGION") {
+		t.Fatalf("exit %d, want 2 naming aws-region and AWS_REGION:\n%s", code, out)
+	}
+	if len(w.fake.Calls()) != 0 {
+		t.Errorf("AWS was called: %v", w.fake.Calls())
 	}
 }

@@ -5,6 +5,7 @@ package awsclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,6 +25,10 @@ const MaxAttempts = 10
 
 // DefaultMaxBackoff caps the wait between two attempts of one call.
 const DefaultMaxBackoff = 20 * time.Second
+
+// ErrNoRegion is bad input: neither the aws-region input nor the SDK's chain
+// names a region.
+var ErrNoRegion = errors.New("input aws-region: no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)")
 
 // Options say how to reach AWS.
 type Options struct {
@@ -67,7 +72,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, fmt.Errorf("no AWS region: set the aws-region input or AWS_REGION (aws-actions/configure-aws-credentials sets it)")
+		return aws.Config{}, ErrNoRegion
 	}
 	if o.RoleToAssume != "" {
 		cfg.Credentials = webIdentity(ctx, cfg, o)

@@ -33,6 +33,7 @@ func Summary(run Run) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s ecs-registry-rotate: %s\n\n", resultIcons[run.Result], run.Result)
 	writeHeadline(&b, run)
+	writeInstances(&b, run.Instances)
 	writeServices(&b, run.services())
 	writeFailedTasks(&b, run.failedTasks())
 	writeRollback(&b, run.Rollback)
@@ -219,4 +220,22 @@ func writeRollback(b *strings.Builder, rb *Rollback) {
 		writeServices(b, rb.Watch.Services)
 		writeFailedTasks(b, rb.Watch.FailedTasks)
 	}
+}
+
+// instanceRows bounds the instances table, as planRows does the plan's.
+const instanceRows = 100
+
+// writeInstances lists each container instance's own outcome (ecs-config).
+func writeInstances(b *strings.Builder, instances []Instance) {
+	if len(instances) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "### Container instances (%d)\n\n| Instance | Status | Agent reconnected | Command | Detail |\n|---|---|---|---|---|\n", len(instances))
+	for _, in := range instances[:min(len(instances), instanceRows)] {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", md(in.EC2InstanceID), md(in.Status), yesNo(in.AgentReconnected), orDash(md(in.CommandID)), orDash(md(in.Detail)))
+	}
+	if rest := len(instances) - instanceRows; rest > 0 {
+		fmt.Fprintf(b, "\n…and %d more (the instances output lists them all)\n", rest)
+	}
+	b.WriteString("\n")
 }
