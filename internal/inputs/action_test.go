@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 // actionInputs reads the inputs and their defaults from the repository's
@@ -68,27 +70,7 @@ func actionInputsBlock() string {
 }
 
 // TestActionYAMLInputsGenerated keeps every input's name, default and
-// description in action.yml the spec's; UPDATE_ACTION=1 rewrites them.
+// description in action.yml the spec's.
 func TestActionYAMLInputsGenerated(t *testing.T) {
-	const path = "../../action.yml"
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
-	i, j := strings.Index(text, "\ninputs:\n"), strings.Index(text, "\noutputs:\n")
-	if i < 0 || j < i {
-		t.Fatal("action.yml has no inputs: section followed by outputs:")
-	}
-	want := actionInputsBlock()
-	if text[i+1:j+1] == want {
-		return
-	}
-	if os.Getenv("UPDATE_ACTION") == "1" {
-		if err := os.WriteFile(path, []byte(text[:i+1]+want+text[j+1:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("action.yml's inputs differ from the spec; run UPDATE_ACTION=1 go test ./internal/inputs/ -run TestActionYAMLInputsGenerated. Want:\n%s", want)
+	testenv.KeepGenerated(t, "../../action.yml", "\ninputs:\n", "\noutputs:\n", strings.TrimSuffix(strings.TrimPrefix(actionInputsBlock(), "inputs:\n"), "\n"))
 }

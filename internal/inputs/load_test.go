@@ -350,39 +350,6 @@ func TestMissingSaysHowToSet(t *testing.T) {
 	}
 }
 
-func TestRegistryWarnings(t *testing.T) {
-	tests := []struct {
-		mode, registry string
-		warn           bool
-	}{
-		{"ecs-config", "docker.io", true},
-		{"ecs-config", "https://registry-1.docker.io", true},
-		{"ecs-config", "index.docker.io", true},
-		{"ecs-config", "https://index.docker.io/v1", true},
-		{"ecs-config", "https://Index.Docker.io/v1/", true},
-		{"ecs-config", "https://index.docker.io/v1/", false},
-		{"ecs-config", "http://index.docker.io/v1/", false},
-		{"ecs-config", "index.docker.io/v1/", false},
-		{"ecs-config", "ghcr.io", false},
-		{"ecs-config", "mydocker.io", false},
-		{"secrets-manager", "docker.io", false},
-	}
-	for _, tt := range tests {
-		env := with(requiredEnv(), "INPUT_AUTH-MODE", tt.mode, "INPUT_REGISTRY", tt.registry, "INPUT_SECRET-ID", "")
-		if tt.mode == "secrets-manager" {
-			env["INPUT_SECRET-ID"] = "s"
-		}
-		got := mustLoad(t, nil, env)
-		warned := len(got.Warnings) > 0
-		if warned != tt.warn {
-			t.Errorf("%s %q: warnings %q, want warning %v", tt.mode, tt.registry, got.Warnings, tt.warn)
-		}
-		if warned && !strings.Contains(got.Warnings[0], "https://index.docker.io/v1/") {
-			t.Errorf("warning does not name the key to use: %q", got.Warnings[0])
-		}
-	}
-}
-
 func TestProblemErrorFormat(t *testing.T) {
 	ps := Problems{{Input: "cluster", Message: "m1"}, {Message: "m2"}}
 	if got, want := ps.Error(), "input cluster: m1\narguments: m2"; got != want {

@@ -6,19 +6,12 @@ import (
 	"unicode"
 )
 
-// dockerHubKey is the only key under which the ECS agent finds Docker Hub
-// credentials, once it has stripped the scheme (AWS-FACTS: "Keys").
-const dockerHubKey = "index.docker.io/v1/"
-
-func (l *loader) registry(mode AuthMode) string {
+// registry checks the registry input's form; the plan turns it into the key
+// the ECS agent matches (registryauth.Key) and says when that differs.
+func (l *loader) registry() string {
 	v := l.raw[inRegistry]
 	if msg := l.registryProblem(v); msg != "" {
 		l.problemf(inRegistry, "%s; use a registry such as %s, ghcr.io or registry.example.com:5000/team", msg, DefaultRegistry)
-		return v
-	}
-	if mode == ModeECSConfig && isDockerHub(v) && stripScheme(v) != dockerHubKey {
-		l.warnings = append(l.warnings, "input registry "+l.show(v)+": the ECS agent matches Docker Hub images only under "+
-			DefaultRegistry+", so with this key ECS would pull them anonymously; use registry "+DefaultRegistry)
 	}
 	return v
 }
@@ -56,14 +49,4 @@ func stripScheme(v string) string {
 		return rest
 	}
 	return strings.TrimPrefix(v, "http://")
-}
-
-func isDockerHub(registry string) bool {
-	hostPort, _, _ := strings.Cut(stripScheme(registry), "/")
-	host, _, _ := strings.Cut(hostPort, ":")
-	switch strings.ToLower(host) {
-	case "docker.io", "index.docker.io", "registry-1.docker.io":
-		return true
-	}
-	return false
 }

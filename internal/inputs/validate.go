@@ -58,7 +58,7 @@ func (l *loader) config() Config {
 	c.SecretID = l.secretID(c.AuthMode)
 	c.Username = l.username()
 	c.Password = l.password()
-	c.Registry = l.registry(c.AuthMode)
+	c.Registry = l.registry()
 	c.ECSConfigAuthType = l.oneOf(inECSConfigAuthType, "dockercfg", "docker")
 	c.Cluster = l.cluster()
 	c.Services = l.services(clusterName(c.Cluster))
