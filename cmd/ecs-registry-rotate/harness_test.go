@@ -158,7 +158,7 @@ func readFile(path string) string {
 }
 
 // parseOutputs reads GITHUB_OUTPUT's name<<delimiter blocks.
-func parseOutputs(t *testing.T, text string) map[string]string {
+func parseOutputs(t testing.TB, text string) map[string]string {
 	t.Helper()
 	outputs := map[string]string{}
 	lines := strings.Split(text, "\n")

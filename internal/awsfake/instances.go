@@ -281,6 +281,25 @@ func (s *Server) Agent(instanceID string) (AgentInfo, bool) {
 	return out, true
 }
 
+// DisconnectedAgents lists, in registration order, the EC2 instance ids of
+// the cluster's (name or ARN) instances whose ECS agent is not connected
+// now. It reads them all under one lock: a sample is one instant of the fleet.
+func (s *Server) DisconnectedAgents(cluster string) []string {
+	s.lock()
+	defer s.unlock()
+	c := s.world.findCluster(cluster)
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, ci := range c.instances {
+		if !ci.agent.connected {
+			out = append(out, ci.ec2ID)
+		}
+	}
+	return out
+}
+
 // RestartAgent restarts the instance's agent now, as `systemctl restart
 // ecs` would: it disconnects, re-reads ecs.config and reconnects a few
 // ticks later (unless it never reconnects).
