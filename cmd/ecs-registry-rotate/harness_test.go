@@ -37,6 +37,8 @@ type world struct {
 	secretARN string
 	webImage  string
 	webTD     string // task definition of web: a container that pulls with the secret
+	// clientOptions, when set, adjusts the AWS options of every run.
+	clientOptions func(*awsclient.Options)
 }
 
 func newWorld(t testing.TB, services ...awsfake.Service) *world {
@@ -47,7 +49,13 @@ func newWorld(t testing.TB, services ...awsfake.Service) *world {
 // newWorldTick is newWorld whose tasks take tick for each step of their life.
 func newWorldTick(t testing.TB, tick time.Duration, services ...awsfake.Service) *world {
 	t.Helper()
-	fake, err := awsfake.Start(awsfake.Options{Tick: tick})
+	return newWorldOpts(t, awsfake.Options{Tick: tick}, services...)
+}
+
+// newWorldOpts is newWorld on a fake started with opts.
+func newWorldOpts(t testing.TB, opts awsfake.Options, services ...awsfake.Service) *world {
+	t.Helper()
+	fake, err := awsfake.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +145,11 @@ func (w *world) runWith(ctx context.Context, t *testing.T, inputs, extraEnv map[
 	}
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
-	code := run(ctx, nil, func(k string) string { return env[k] }, streams{out: &stdout, err: &stderr},
-		awsclient.Options{Extra: w.fake.LoadOptions(), MaxBackoff: 20 * time.Millisecond})
+	opts := awsclient.Options{Extra: w.fake.LoadOptions(), MaxBackoff: 20 * time.Millisecond}
+	if w.clientOptions != nil {
+		w.clientOptions(&opts)
+	}
+	code := run(ctx, nil, func(k string) string { return env[k] }, streams{out: &stdout, err: &stderr}, opts)
 	r := result{code: code, stdout: stdout.String(), took: time.Since(start)}
 	if stderr.Len() > 0 {
 		t.Errorf("under Actions nothing goes to stderr, got:\n%s", stderr.String())

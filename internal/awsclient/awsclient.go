@@ -30,6 +30,10 @@ const DefaultMaxBackoff = 20 * time.Second
 // names a region.
 var ErrNoRegion = errors.New("input aws-region: no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)")
 
+// DefaultExpiryWindow is how long before they expire role-to-assume's
+// credentials are renewed.
+const DefaultExpiryWindow = time.Minute
+
 // Options say how to reach AWS.
 type Options struct {
 	Region       string // overrides the chain's region when set
@@ -37,6 +41,10 @@ type Options struct {
 	// IDToken fetches the job's OIDC token (audience sts.amazonaws.com).
 	IDToken    func(ctx context.Context) (string, error)
 	MaxBackoff time.Duration // 0: DefaultMaxBackoff; tests shorten it
+	// ExpiryWindow renews role-to-assume's credentials this long before they
+	// expire (0: DefaultExpiryWindow), so that no call is signed with
+	// credentials that expire on the way; tests shorten it.
+	ExpiryWindow time.Duration
 	// Logger receives the SDK's own warnings (nil: the SDK's default, stderr).
 	Logger logging.Logger
 	// Extra load options, applied last: tests point the SDK at awsfake here.
@@ -81,13 +89,17 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 }
 
 // webIdentity assumes the role with the job's OIDC token; the credentials
-// cache renews it before it expires, so a wait longer than the role's session
-// keeps working.
+// cache renews it ExpiryWindow before it expires, so a wait longer than the
+// role's session keeps working.
 func webIdentity(ctx context.Context, cfg aws.Config, o Options) aws.CredentialsProvider {
 	provider := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), o.RoleToAssume,
 		tokenFunc{ctx: ctx, fetch: o.IDToken},
 		func(w *stscreds.WebIdentityRoleOptions) { w.RoleSessionName = "ecs-registry-rotate" })
-	return aws.NewCredentialsCache(provider)
+	window := o.ExpiryWindow
+	if window == 0 {
+		window = DefaultExpiryWindow
+	}
+	return aws.NewCredentialsCache(provider, func(c *aws.CredentialsCacheOptions) { c.ExpiryWindow = window })
 }
 
 // tokenFunc adapts IDToken to the SDK's context-free token retriever.

@@ -58,3 +58,57 @@ func IsAccessDenied(err error) bool {
 	return code == "AccessDeniedException" || code == "AccessDenied" ||
 		strings.HasPrefix(code, "UnauthorizedOperation")
 }
+
+// IsExpired reports whether AWS refused err's call because the credentials
+// that signed it had expired: a session that ended during the run.
+func IsExpired(err error) bool {
+	switch Code(err) {
+	case "ExpiredToken", "ExpiredTokenException", "RequestExpired":
+		return true
+	}
+	return false
+}
+
+// Permanent reports whether no retry of err's call can succeed with the
+// credentials the run holds: access denied, or credentials that expired.
+// Loops that wait (the watch, the agents' reconnect) stop on it instead of
+// retrying until their timeout.
+func Permanent(err error) bool { return IsAccessDenied(err) || IsExpired(err) }
+
+// Hints for credentials that expired during a run.
+const (
+	// ExpiredStaticHint is for credentials the run cannot renew: those of the
+	// environment, as aws-actions/configure-aws-credentials exports them.
+	ExpiredStaticHint = "the AWS credentials expired during the run: they were fixed when the job started, and a rotation that waits outlived them; " +
+		"raise the role session duration (aws-actions/configure-aws-credentials `role-duration-seconds`, within the role's maximum session duration), " +
+		"or use this action's `role-to-assume` input, which renews the credentials as they expire"
+	// ExpiredAssumedHint is for the credentials of role-to-assume, which the
+	// run renews: one that still expired means the renewal failed.
+	ExpiredAssumedHint = "the credentials of role-to-assume expired and were not renewed in time; check the role's maximum session duration and the job's clock"
+)
+
+// ExplainExpired adds to err what to do when its call failed on expired
+// credentials; renewing says whether the run's credentials renew themselves
+// (role-to-assume). Any other error, and nil, are returned as they are.
+func ExplainExpired(err error, renewing bool) error {
+	if err == nil || !IsExpired(err) {
+		return err
+	}
+	var already *expiredError
+	if errors.As(err, &already) {
+		return err
+	}
+	hint := ExpiredStaticHint
+	if renewing {
+		hint = ExpiredAssumedHint
+	}
+	return &expiredError{err: err, hint: hint}
+}
+
+type expiredError struct {
+	err  error
+	hint string
+}
+
+func (e *expiredError) Error() string { return fmt.Sprintf("%v (%s)", e.err, e.hint) }
+func (e *expiredError) Unwrap() error { return e.err }

@@ -22,6 +22,7 @@ func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, c)
+	s.notePersistent(c)
 }
 
 // Calls returns every call so far, in arrival order.

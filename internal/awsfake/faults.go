@@ -79,15 +79,21 @@ func (s *Server) injectFault(req *request) *apiError {
 	f.streak[req.op] = 0
 
 	if f.deny[req.op] || f.deny["*"] {
-		code := "AccessDeniedException"
-		if req.query {
-			code = "AccessDenied"
-		}
-		action := req.service + ":" + req.op
-		return errorf(code, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
-			s.callerArn(), action, s.resourceFor(req), action)
+		return s.denial(req)
 	}
 	return nil
+}
+
+// denial is IAM's refusal of req, naming the action and the resource.
+// Called under s.mu.
+func (s *Server) denial(req *request) *apiError {
+	code := "AccessDeniedException"
+	if req.query {
+		code = "AccessDenied"
+	}
+	action := req.service + ":" + req.op
+	return errorf(code, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		s.callerArn(), action, s.resourceFor(req), action)
 }
 
 // resourceFor names the ARN an IAM denial would name: the service, the

@@ -189,6 +189,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) str
 			return "RequestCanceled"
 		}
 	}
+	if e := s.expiredCredentials(signingKeyID(r.Header.Get("Authorization")), req); e != nil {
+		return fail(e)
+	}
+	if e, reset := s.persistentFault(req); reset {
+		resetConnection(w)
+		return string(ConnectionReset)
+	} else if e != nil {
+		return fail(e)
+	}
 	if e := s.injectFault(req); e != nil {
 		return fail(e)
 	}

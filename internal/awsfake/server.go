@@ -29,6 +29,11 @@ type Options struct {
 	AccountID string        // default "123456789012"
 	Tick      time.Duration // how long each task phase lasts; default 100ms
 	Seed      int64         // for throttling randomness; 0 = fixed default
+	// STSSessionDuration is how long the credentials that
+	// AssumeRoleWithWebIdentity hands out last when the caller names no
+	// DurationSeconds; default one hour, as STS's. A call signed with them
+	// after that fails with ExpiredTokenException.
+	STSSessionDuration time.Duration
 	// CommandConcurrency bounds how many SSM invocations run bash at once
 	// across the fake; default 8.
 	CommandConcurrency int
@@ -53,6 +58,11 @@ type Server struct {
 	world   *world
 	secrets *secretStore
 	faults  faultSet
+	// persistent are the faults of Fail and Inject, by operation.
+	persistent map[string]*armedFault
+	// issued are the expiries of the credentials the fake's STS handed
+	// out, by access key id: a call signed with one past it is refused.
+	issued map[string]time.Time
 	// replyLatency delays the answer of a call that already took effect.
 	replyLatency map[string]time.Duration
 	// regDenyMessage words the registry's 401 answer; "" is the usual one.

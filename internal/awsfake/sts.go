@@ -55,6 +55,9 @@ func stsAssumeRoleWithWebIdentity(s *Server, form url.Values, now time.Time) (an
 			"The web identity token that was passed could not be validated by Amazon Web Services. Get a new identity token from the identity provider and then retry the request.")
 	}
 	duration := time.Hour
+	if s.opts.STSSessionDuration > 0 {
+		duration = s.opts.STSSessionDuration
+	}
 	if d := form.Get("DurationSeconds"); d != "" {
 		n, err := strconv.Atoi(d)
 		if err != nil || n < 900 || n > 43200 {
@@ -70,8 +73,42 @@ func stsAssumeRoleWithWebIdentity(s *Server, form url.Values, now time.Time) (an
 	out.Credentials.AccessKeyId = "ASIAFAKE" + strings.ToUpper(randomHex(12))
 	out.Credentials.SecretAccessKey = randomHex(40)
 	out.Credentials.SessionToken = "FwoGZXIvYXdzEFAKE" + randomHex(64)
-	out.Credentials.Expiration = now.Add(duration).UTC().Format(time.RFC3339)
+	// The wire carries whole seconds: the key expires when its holder
+	// reads that it does, not later.
+	expires := now.Add(duration).UTC().Truncate(time.Second)
+	out.Credentials.Expiration = expires.Format(time.RFC3339)
+	if s.issued == nil {
+		s.issued = map[string]time.Time{}
+	}
+	s.issued[out.Credentials.AccessKeyId] = expires
 	out.Provider = "token.actions.githubusercontent.com"
 	out.SubjectFromWebIdentityToken = "repo:example/example:ref:refs/heads/main"
 	return out, nil
+}
+
+// expiredCredentials refuses a call signed with credentials the fake's STS
+// issued whose session has ended, as AWS does.
+func (s *Server) expiredCredentials(keyID string, req *request) *apiError {
+	if keyID == "" {
+		return nil
+	}
+	s.mu.Lock()
+	expires, ok := s.issued[keyID]
+	s.mu.Unlock()
+	if !ok || time.Now().Before(expires) {
+		return nil
+	}
+	return expiredTokenError(req)
+}
+
+// ExpiredCalls counts the calls refused because their credentials had
+// expired, by a Fault or by the session's end.
+func (s *Server) ExpiredCalls() int {
+	n := 0
+	for _, c := range s.Calls() {
+		if c.ErrorCode == "ExpiredTokenException" || c.ErrorCode == "ExpiredToken" {
+			n++
+		}
+	}
+	return n
 }

@@ -27,13 +27,14 @@ type agentView struct {
 // (every look starts after their commands ended), one of them is gone, or
 // AgentTimeout passes; watch are described too but not waited for. It
 // returns each instance's agent as last seen, by agentKey, and an error only when
-// ctx ended or access was denied.
+// ctx ended, access was denied or the credentials expired.
 func (r *runner) waitAgents(ctx context.Context, insts, watch []Instance) (map[string]agentView, error) {
 	views := map[string]agentView{}
 	all := append(append([]Instance(nil), insts...), watch...)
 	if len(all) == 0 {
 		return views, nil
 	}
+	r.lastErr = nil // an earlier wait's failed look says nothing of this one
 	wctx, cancel := context.WithTimeout(ctx, r.o.AgentTimeout)
 	defer cancel()
 	timer := time.NewTimer(0) // the commands already ended: look at once
@@ -49,7 +50,7 @@ func (r *runner) waitAgents(ctx context.Context, insts, watch []Instance) (map[s
 			return views, r.waitEnded(ctx, "the ECS agents to connect again")
 		}
 		if err != nil {
-			if awserr.IsAccessDenied(err) {
+			if awserr.Permanent(err) {
 				return views, err
 			}
 			r.lastErr = err

@@ -116,13 +116,14 @@ func (r *runner) send(ctx context.Context, mode string, insts []Instance) ([]*se
 // ListCommandInvocations (with its pages) per command and poll, until every
 // invocation ended, the wait's own deadline passed (the unfinished ones are
 // then returned as they were last seen) or ctx ends (error). Only an access
-// denial, which no retry cures, stops it early with an error; other failed
+// denial or expired credentials, which no retry cures, stop it early with an error; other failed
 // calls are tried again at the next poll.
 func (r *runner) wait(ctx context.Context, cmds []*sentCommand) (map[string]invocation, error) {
 	invs := map[string]invocation{}
 	if len(cmds) == 0 {
 		return invs, nil
 	}
+	r.lastErr = nil // an earlier wait's failed look says nothing of this one
 	wctx, cancel := context.WithTimeout(ctx, r.deliveryTimeout()+r.o.ExecutionTimeout+invocationWaitSlack)
 	defer cancel()
 	timer := time.NewTimer(r.o.PollInterval)
@@ -142,7 +143,7 @@ func (r *runner) wait(ctx context.Context, cmds []*sentCommand) (map[string]invo
 				return invs, r.waitEnded(ctx, "the SSM commands")
 			}
 			if err != nil {
-				if awserr.IsAccessDenied(err) {
+				if awserr.Permanent(err) {
 					return invs, err
 				}
 				r.lastErr = err
@@ -165,7 +166,13 @@ func (r *runner) wait(ctx context.Context, cmds []*sentCommand) (map[string]invo
 // cancellation) otherwise.
 func (r *runner) waitEnded(ctx context.Context, what string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("waiting for %s: %w", what, context.Cause(ctx))
+		err = fmt.Errorf("waiting for %s: %w", what, context.Cause(ctx))
+		if r.lastErr != nil {
+			// The wait may have ended only because no look got through:
+			// say which call failed, and how.
+			err = fmt.Errorf("%w; the last failed look: %v", err, r.lastErr)
+		}
+		return err
 	}
 	return nil
 }

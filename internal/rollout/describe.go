@@ -26,7 +26,7 @@ type taskNote struct {
 
 // describeTasks describes the wanted tasks in batches of 100 per cluster and
 // records each in its tracker; it returns the trackers a failed batch left
-// unsure of. Only an access denial is an error.
+// unsure of. Only an access denial or expired credentials (awserr.Permanent) are an error.
 func (w *watcher) describeTasks(ctx context.Context, wanted []wantedTask) (map[*tracker]bool, error) {
 	groups := batches(wanted, describeTasksBatch, func(x wantedTask) string { return x.t.dep.Cluster })
 	notes := make([][]taskNote, len(groups))
@@ -35,7 +35,7 @@ func (w *watcher) describeTasks(ctx context.Context, wanted []wantedTask) (map[*
 	unsure := map[*tracker]bool{}
 	for i, g := range groups {
 		if errs[i] != nil {
-			if awserr.IsAccessDenied(errs[i]) {
+			if awserr.Permanent(errs[i]) {
 				return nil, errs[i]
 			}
 			for _, x := range g {

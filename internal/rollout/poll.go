@@ -15,7 +15,8 @@ import (
 // poll is one look at every unfinished deployment: DescribeServices for all,
 // tasks only where something changed, then the verdicts. A failed call leaves
 // the services it was about as last seen, to be tried again next poll; only an
-// access denial, which no retry will cure, is returned.
+// access denial or expired credentials, which no retry will cure, are
+// returned.
 func (w *watcher) poll(ctx context.Context) error {
 	w.polls++
 	active := w.active()
@@ -39,7 +40,7 @@ func (w *watcher) describeServices(ctx context.Context, active []*tracker) error
 	forEach(len(groups), func(i int) { views[i], errs[i] = describeServiceBatch(ctx, w.api, groups[i]) })
 	for i, g := range groups {
 		if errs[i] != nil {
-			if awserr.IsAccessDenied(errs[i]) {
+			if awserr.Permanent(errs[i]) {
 				return errs[i]
 			}
 			for _, t := range g {

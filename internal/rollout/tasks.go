@@ -82,15 +82,15 @@ type readLists struct {
 }
 
 // readListings sorts the listings out by tracker, leaving out a tracker whose
-// listing failed: it keeps wanting a look next poll. Only an access denial is
-// an error.
+// listing failed: it keeps wanting a look next poll. Only an access denial or
+// expired credentials are an error.
 func readListings(ls []*listing) ([]*readLists, error) {
 	var out []*readLists
 	byTracker := map[*tracker]*readLists{}
 	broken := map[*tracker]bool{}
 	for _, l := range ls {
 		if l.err != nil {
-			if awserr.IsAccessDenied(l.err) {
+			if awserr.Permanent(l.err) {
 				return nil, l.err
 			}
 			l.t.lastErr, broken[l.t] = l.err.Error(), true

@@ -17,8 +17,9 @@ const DefaultPollInterval = 5 * time.Second
 // A failed, timed-out or abandoned rollout is a verdict, not an error: it is
 // in the Result's states and reasons, and the error is nil. The error is set
 // when the watch could not go on: an access denial (naming the IAM action),
-// or ctx cancelled (it wraps ctx.Err(), and the Result holds each service as
-// last seen, the unfinished ones StateCancelled).
+// credentials that expired (no retry renews them), or ctx cancelled (it
+// wraps ctx.Err(), and the Result holds each service as last seen, the
+// unfinished ones StateCancelled).
 func Watch(ctx context.Context, api ECS, deps []Deployment, opts WatchOptions) (Result, error) {
 	return newWatcher(api, deps, opts, hooks{}).run(ctx)
 }
@@ -65,8 +66,12 @@ func (w *watcher) run(ctx context.Context) (Result, error) {
 		case <-timer.C:
 		}
 		start := time.Now()
+		before := w.lastErrs()
 		err := w.poll(wctx)
 		if wctx.Err() != nil {
+			// A poll cut short by the deadline or a cancel failed because
+			// of it: the last error worth reporting is the one before.
+			w.restoreLastErrs(before)
 			return w.halt(ctx)
 		}
 		if err != nil {
@@ -145,6 +150,25 @@ func (w *watcher) halt(ctx context.Context) (Result, error) {
 	}
 	w.notify()
 	return w.result(), nil
+}
+
+func (w *watcher) lastErrs() []string {
+	out := make([]string, len(w.trackers))
+	for i, t := range w.trackers {
+		out[i] = t.lastErr
+	}
+	return out
+}
+
+// restoreLastErrs puts back the errors seen before an interrupted poll; a
+// tracker that had none keeps what the interrupted poll saw, which still
+// names the call that was failing.
+func (w *watcher) restoreLastErrs(errs []string) {
+	for i, t := range w.trackers {
+		if errs[i] != "" {
+			t.lastErr = errs[i]
+		}
+	}
 }
 
 // abandon explains the deployments left unfinished when the watch ends early.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
@@ -96,8 +97,9 @@ func (r *runner) applyECSConfig(ctx context.Context, p plan.Plan) (ecsconfig.Res
 // reportCleanup says so loudly when the run's parameter outlived the run.
 func (r *runner) reportCleanup(res ecsconfig.Result) {
 	if res.CleanupErr != nil {
-		r.rep.Errorf("parameter not deleted", "the run's SecureString parameter %s still holds the auth data and could not be deleted: %s; delete it by hand (aws ssm delete-parameter --name %s)",
-			res.Parameter, res.CleanupErr, res.Parameter)
+		// CleanupErr names the parameter, the command that deletes it and
+		// the failed call.
+		r.rep.Errorf("parameter not deleted", "%s", awserr.ExplainExpired(res.CleanupErr, r.cfg.RoleToAssume != ""))
 	}
 }
 

@@ -3,6 +3,7 @@ package rotate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
@@ -94,8 +95,18 @@ func (r *runner) undoByHand() string {
 	if s == nil || !s.Changed {
 		return ""
 	}
-	steps := []string{secret.RestoreCommand(*s)}
+	// A rollback cancelled half-way may already have done part of it: what
+	// it did is not to be done again.
+	rb := r.run.Rollback
+	restored := rb != nil && rb.Secret != nil && !rb.Secret.Unknown && rb.Secret.VersionID == s.PreviousVersionID
+	var steps []string
+	if !restored {
+		steps = append(steps, secret.RestoreCommand(*s))
+	}
 	for _, d := range r.run.Deployments {
+		if restored && slices.ContainsFunc(rb.Deployments, func(b rollout.Deployment) bool { return b.Service == d.Service && b.Cluster == d.Cluster }) {
+			continue // already redeployed on the previous credentials
+		}
 		steps = append(steps, fmt.Sprintf("aws ecs update-service --cluster %s --service %s --force-new-deployment",
 			awsname.Short(d.Cluster), serviceOrARN(d.Target)))
 	}

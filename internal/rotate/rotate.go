@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
@@ -56,6 +57,7 @@ func Run(ctx context.Context, cfg inputs.Config, deps Deps, rep *report.Reporter
 	if r.run.Failure != nil && ctx.Err() != nil {
 		r.cancelled()
 	}
+	r.explainExpired()
 	if err := rep.Finish(r.run); err != nil {
 		r.run.Result = report.ResultFailed
 	}
@@ -121,9 +123,6 @@ func (r *runner) fail(step, resource string, err error) {
 func (r *runner) plan(ctx context.Context) (plan.Plan, bool) {
 	r.rep.Group("Plan")
 	defer r.rep.EndGroup()
-	if r.cfg.RollbackOnFailure {
-		r.rep.Warningf("rollback-on-failure is not supported by this version yet: a failed rollout is reported, and the previous credentials are not restored")
-	}
 	p, err := plan.Build(ctx, r.cfg, r.deps.ECS, r.deps.Secrets, r.deps.SSM)
 	if err != nil {
 		r.fail(report.StepPlan, "", err)
@@ -295,10 +294,26 @@ func unfinished(w rollout.Result, once bool) int {
 	return n
 }
 
+// explainExpired says what to do when a call failed because the run's
+// credentials expired: which depends on whether they renew themselves.
+func (r *runner) explainExpired() {
+	renewing := r.cfg.RoleToAssume != ""
+	if f := r.run.Failure; f != nil {
+		f.Err = awserr.ExplainExpired(f.Err, renewing)
+	}
+	if rb := r.run.Rollback; rb != nil {
+		rb.Err = awserr.ExplainExpired(rb.Err, renewing)
+	}
+}
+
 // cancelled restates the failure as a cancellation that says what had
 // already changed, so the person who cancelled knows what to check.
 func (r *runner) cancelled() {
-	err := fmt.Errorf("the run was cancelled during %s (%w)", r.run.Failure.Step, r.run.Failure.Err)
+	during := r.run.Failure.Step
+	if r.run.Rollback != nil {
+		during = "the rollback, after " + during + " failed"
+	}
+	err := fmt.Errorf("the run was cancelled during %s (%w)", during, r.run.Failure.Err)
 	if how := r.undoByHand(); how != "" {
 		err = fmt.Errorf("%w. A cancelled job has no time left to roll back; to do it by hand: %s", err, how)
 	}

@@ -1,0 +1,460 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/iam"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
+)
+
+// Issue #9, point 7: every AWS call the program makes, in each mode, fails
+// in each way AWS fails, and the run still tells the truth: exit 1, one
+// ::error naming the step and the resource (and the IAM action to grant when
+// access was denied), what had changed by then exactly as the fake shows it,
+// no password anywhere, and a re-run on a healthy AWS completes.
+
+// faultKinds are the ways a call fails in the matrix. Every one fails every
+// attempt: AccessDenied and ExpiredToken are not retried by the SDK, the
+// other three are retried (10 attempts) and then returned.
+var faultKinds = []awsfake.FaultKind{
+	awsfake.AccessDenied,
+	awsfake.ThrottledAlways,
+	awsfake.InternalFailure,
+	awsfake.ExpiredToken,
+	awsfake.ConnectionReset,
+}
+
+// permanent reports whether the kind is one no retry cures: loops that wait
+// (the watch, the agents' reconnect, the commands) stop on it at once, and
+// retry the others until their timeout.
+func permanent(k awsfake.FaultKind) bool {
+	return k == awsfake.AccessDenied || k == awsfake.ExpiredToken
+}
+
+// faultRow is one use of one AWS call in a run: the fault hits that use.
+type faultRow struct {
+	mode  string // iam.SecretsManager or iam.ECSConfig
+	op    string // the API operation
+	phase string // which of the op's uses the fault hits, for the sub-test's name
+	// skip and after place the fault (awsfake.Fault): the first skip calls
+	// pass, counted once after has succeeded.
+	skip  int
+	after string
+	// step is the step the ::error names; resource is how it names what the
+	// call was about.
+	step     string
+	resource string
+	// waits: the call is made by a loop that retries failed calls until its
+	// timeout (see each row). Permanent kinds stop the loop at once; the
+	// others end it at the timeout, which is then the failure.
+	waits bool
+	// cleanup: the call is the run's clean-up, after the rotation itself
+	// succeeded (DeleteParameter).
+	cleanup bool
+	// timeout is the run's timeout input when a transient fault makes the
+	// run wait for it; "" is the mode's default.
+	timeout string
+}
+
+func (r faultRow) name(k awsfake.FaultKind) string {
+	return fmt.Sprintf("%s/%s@%s/%s", r.mode, r.op, r.phase, k)
+}
+
+// smRows are the calls of a secrets-manager run, in the order it makes them.
+var smRows = []faultRow{
+	{op: "GetSecretValue", phase: "plan", step: report.StepPlan, resource: "secret prod/registry"},
+	{op: "ListServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
+	{op: "DescribeServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
+	{op: "DescribeTaskDefinition", phase: "plan", step: report.StepPlan, resource: "task definition"},
+	// The write: the fault comes before it takes effect; the product reads
+	// the secret back and must find it unchanged.
+	{op: "PutSecretValue", phase: "write", step: report.StepSecret, resource: "secret prod/registry"},
+	{op: "UpdateService", phase: "first", step: report.StepDeploy, resource: "in cluster prod"},
+	// The two UpdateService calls go out together: one passes, the other
+	// fails, and the statement must name the one that was redeployed.
+	{op: "UpdateService", phase: "second", skip: 1, step: report.StepDeploy, resource: "in cluster prod"},
+	// The watch looks again at the next poll after a failed
+	// DescribeServices, ListTasks or DescribeTasks: a transient fault that
+	// lasts ends the watch at its timeout, and the services are reported as
+	// last seen, with the last error.
+	{op: "DescribeServices", phase: "watch", skip: 1, step: report.StepRollout, resource: "in cluster prod", waits: true},
+	{op: "ListTasks", phase: "watch", step: report.StepRollout, resource: "started by deployment", waits: true},
+	{op: "DescribeTasks", phase: "watch", step: report.StepRollout, resource: "in cluster prod", waits: true},
+}
+
+// ecsRows are the calls of an ecs-config run (one instance, parameter
+// transport), in the order it makes them.
+var ecsRows = []faultRow{
+	{op: "ListContainerInstances", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
+	{op: "DescribeContainerInstances", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
+	{op: "DescribeInstanceInformation", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
+	{op: "ListServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
+	{op: "DescribeServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
+	{op: "DescribeTaskDefinition", phase: "plan", step: report.StepPlan, resource: "task definition"},
+	{op: "PutParameter", phase: "write", step: report.StepECSConfig, resource: "parameter /ecs-registry-rotate/"},
+	{op: "SendCommand", phase: "preflight", step: report.StepECSConfig, resource: "on instances"},
+	// ListCommandInvocations is polled until the commands end or the
+	// timeout passes: a transient fault that lasts ends the wait at the
+	// timeout, with the last error.
+	{op: "ListCommandInvocations", phase: "preflight", step: report.StepECSConfig, resource: "command", waits: true, timeout: "3s"},
+	{op: "SendCommand", phase: "apply", skip: 1, step: report.StepECSConfig, resource: "on instances"},
+	// The apply command has run on the instance when the fault hits: the
+	// run cannot learn its outcome, and must not say nothing changed.
+	{op: "ListCommandInvocations", phase: "apply", after: "SendCommand", skip: 0, step: report.StepECSConfig, resource: "command", waits: true, timeout: "12s"},
+	// After the apply the agents are described until they connect again:
+	// the same retry until the timeout.
+	{op: "DescribeContainerInstances", phase: "reconnect", skip: 1, step: report.StepECSConfig, resource: "container instances in cluster prod", waits: true, timeout: "12s"},
+	{op: "DeleteParameter", phase: "cleanup", step: "parameter not deleted", resource: "/ecs-registry-rotate/", cleanup: true},
+	{op: "UpdateService", phase: "first", step: report.StepDeploy, resource: "in cluster prod"},
+	{op: "DescribeServices", phase: "watch", skip: 1, step: report.StepRollout, resource: "in cluster prod", waits: true},
+	{op: "ListTasks", phase: "watch", step: report.StepRollout, resource: "started by deployment", waits: true},
+	{op: "DescribeTasks", phase: "watch", step: report.StepRollout, resource: "in cluster prod", waits: true},
+}
+
+// notInARun are the table's actions no run in the matrix makes, and why.
+var notInARun = map[string]string{
+	"secretsmanager:UpdateSecretVersionStage": "rollback-on-failure only (rollback_test.go)",
+	"ssm:CancelCommand":                       "only for a command still running when its wait ends (ecsconfig's tests)",
+}
+
+// iamAction is the table's action for op in mode.
+func iamAction(t *testing.T, mode, op string) string {
+	t.Helper()
+	for _, p := range iam.Permissions {
+		if _, name, _ := strings.Cut(p.Action, ":"); name == op && slices.Contains(p.Modes, mode) {
+			return p.Action
+		}
+	}
+	t.Fatalf("internal/iam has no action for %s in %s mode", op, mode)
+	return ""
+}
+
+// The matrix and internal/iam's table name the same calls: every call of the
+// matrix has its action in the table, and every action of the table is in
+// the matrix or said to be made only outside it.
+func TestFaultMatrixCoversTheIAMTable(t *testing.T) {
+	for mode, rows := range map[string][]faultRow{iam.SecretsManager: smRows, iam.ECSConfig: ecsRows} {
+		covered := map[string]bool{}
+		for _, r := range rows {
+			covered[iamAction(t, mode, r.op)] = true
+		}
+		for _, p := range iam.Permissions {
+			if slices.Contains(p.Modes, mode) && !covered[p.Action] && notInARun[p.Action] == "" {
+				t.Errorf("%s mode: %s is in internal/iam's table but no row of the fault matrix calls it", mode, p.Action)
+			}
+		}
+	}
+}
+
+func TestFaultMatrix(t *testing.T) {
+	type job struct {
+		row  faultRow
+		kind awsfake.FaultKind
+	}
+	var jobs []job
+	for _, rows := range []struct {
+		mode string
+		rows []faultRow
+	}{{iam.SecretsManager, smRows}, {iam.ECSConfig, ecsRows}} {
+		for _, r := range rows.rows {
+			r.mode = rows.mode
+			for _, k := range faultKinds {
+				jobs = append(jobs, job{r, k})
+			}
+		}
+	}
+	// The rows that wait for a long timeout start first, so that they wait
+	// while the others run.
+	sort.SliceStable(jobs, func(a, b int) bool {
+		return jobs[a].row.timeout != "" && !permanent(jobs[a].kind) && (jobs[b].row.timeout == "" || permanent(jobs[b].kind))
+	})
+	// Secrets-manager runs mostly wait (polls, task ticks), so more of them
+	// run at once than there are cores: sub-tests started from goroutines
+	// are not held to -parallel. Ecs-config runs spend CPU on the instance
+	// script (bash, openssl), so fewer of them run at once.
+	limits := map[string]int{iam.SecretsManager: 10, iam.ECSConfig: 10}
+	if n, err := strconv.Atoi(os.Getenv("FAULT_MATRIX_PARALLEL")); err == nil && n > 0 {
+		limits[iam.SecretsManager], limits[iam.ECSConfig] = n, n
+	}
+	sems := map[string]chan struct{}{}
+	for mode, n := range limits {
+		sems[mode] = make(chan struct{}, n)
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem := sems[j.row.mode]
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t.Run(j.row.name(j.kind), func(t *testing.T) { runFaultRow(t, j.row, j.kind) })
+		}()
+	}
+	wg.Wait()
+}
+
+// faultWorld is either mode's world, with what the test compares against.
+type faultWorld struct {
+	*world
+	ecs     *ecsWorld // nil in secrets-manager mode
+	before  []string  // ecs-config: each instance's ecs.config before the run
+	restart []int     // ecs-config: each agent's restarts before the run
+}
+
+func newFaultWorld(t *testing.T, mode string) (*faultWorld, map[string]string) {
+	if mode == iam.SecretsManager {
+		w := newWorld(t)
+		in := w.defaultInputs()
+		// Long enough for several polls on a loaded machine, so that a
+		// transient fault is seen by a poll the deadline does not cut.
+		in["timeout"], in["poll-interval"] = "4s", "25ms"
+		return &faultWorld{world: w}, in
+	}
+	ew := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
+	fw := &faultWorld{world: ew.world, ecs: ew, before: ew.configs(t)}
+	for _, r := range ew.refs {
+		a, _ := ew.fake.Agent(r.InstanceID)
+		fw.restart = append(fw.restart, a.Restarts)
+	}
+	in := ew.inputs()
+	in["timeout"], in["poll-interval"] = "30s", "25ms"
+	return fw, in
+}
+
+// truth is what the fake shows the run changed.
+type truth struct {
+	secretVersion string   // the new AWSCURRENT version; "" when not written
+	services      []string // services with a new deployment, sorted
+	instances     []string // instances whose ecs.config or agent changed, sorted
+}
+
+func (w *faultWorld) truth(t *testing.T) truth {
+	var tr truth
+	if w.ecs == nil {
+		if vs := w.fake.SecretVersions(w.secretARN); len(vs) > 1 {
+			for _, v := range vs {
+				if slices.Contains(v.Stages, "AWSCURRENT") {
+					tr.secretVersion = v.VersionID
+				}
+			}
+		}
+	} else {
+		after := w.ecs.configs(t)
+		for i, r := range w.ecs.refs {
+			a, _ := w.fake.Agent(r.InstanceID)
+			if after[i] != w.before[i] || a.Restarts != w.restart[i] {
+				tr.instances = append(tr.instances, r.InstanceID)
+			}
+		}
+	}
+	for _, c := range w.fake.MutatingCalls() {
+		if c.Operation == "UpdateService" {
+			var svc string
+			if m := regexp.MustCompile(`"service":"([^"]+)"`).FindSubmatch(c.Input); m != nil {
+				svc = string(m[1])
+			}
+			if !slices.Contains(tr.services, svc) {
+				tr.services = append(tr.services, svc)
+			}
+		}
+	}
+	sort.Strings(tr.services)
+	sort.Strings(tr.instances)
+	return tr
+}
+
+func (tr truth) nothing() bool {
+	return tr.secretVersion == "" && len(tr.services) == 0 && len(tr.instances) == 0
+}
+
+// listIn reads the comma-separated names between prefix and suffix in
+// line's statement of what changed.
+func listIn(line, prefix, suffix string) []string {
+	_, line, _ = strings.Cut(line, "Changed before the failure: ")
+	m := regexp.MustCompile(regexp.QuoteMeta(prefix) + `([^;]*?)` + regexp.QuoteMeta(suffix)).FindStringSubmatch(line)
+	if m == nil {
+		return nil
+	}
+	names := strings.Split(m[1], ", ")
+	sort.Strings(names)
+	return names
+}
+
+func errorLines(stdout string) []string {
+	var out []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "::error") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func runFaultRow(t *testing.T, row faultRow, kind awsfake.FaultKind) {
+	w, in := newFaultWorld(t, row.mode)
+	if row.timeout != "" && !permanent(kind) {
+		in["timeout"] = row.timeout
+	}
+	w.fake.Inject(row.op, awsfake.Fault{Kind: kind, Skip: row.skip, After: row.after})
+	r := w.run(t, in)
+
+	wantCode := 1
+	if row.cleanup {
+		// The rotation finished before the clean-up failed: the run
+		// succeeded, and its one ::error says which parameter outlived it
+		// and the command that deletes it.
+		wantCode = 0
+		if names := w.fake.ParameterNames(); len(names) != 1 || !strings.Contains(lineWith(r.stdout, "::error"), "aws ssm delete-parameter --name "+names[0]) {
+			t.Errorf("parameters left %v; the error does not give the command that deletes it", names)
+		}
+	}
+	if r.code != wantCode {
+		t.Errorf("exit %d, want %d", r.code, wantCode)
+	}
+	tr := w.truth(t)
+	errs := errorLines(r.stdout)
+	title := row.step + " failed"
+	if row.cleanup {
+		title = row.step
+	}
+	stepLine := lineWith(r.stdout, "::error title="+title+"::")
+	if stepLine == "" {
+		t.Fatalf("no ::error titled %q:\n%s", title, strings.Join(errs, "\n"))
+	}
+	wantErrors := 1
+	if row.waits && !permanent(kind) && row.step == report.StepRollout {
+		// The watch ran out of time: each service it watched has its own
+		// annotation first, timed out as last seen, with the last error,
+		// which names the call and what it was about; the step's own says
+		// how many did not roll out, and what had changed.
+		wantErrors = 1 + len(tr.services)
+		for _, svc := range tr.services {
+			l := lineWith(r.stdout, "::error title=rollout%3A "+svc+"%3A timed-out::")
+			if !strings.Contains(l, "last error: "+iamAction(t, row.mode, row.op)) || !strings.Contains(l, row.resource) {
+				t.Errorf("service %s: no timed-out annotation with the last error on %q: %q", svc, row.resource, l)
+			}
+		}
+	} else if !strings.Contains(stepLine, row.resource) {
+		t.Errorf("the error does not name the resource (%q): %s", row.resource, stepLine)
+	}
+	if len(errs) != wantErrors {
+		t.Errorf("%d ::error lines, want %d:\n%s", len(errs), wantErrors, strings.Join(errs, "\n"))
+	}
+	// The failed call is named by its IAM action, whatever the kind: the
+	// step's own error, or the last error of the services it left.
+	action := iamAction(t, row.mode, row.op)
+	if !strings.Contains(r.stdout, action) {
+		t.Errorf("no ::error names the failed call %s:\n%s", action, strings.Join(errs, "\n"))
+	}
+	switch kind {
+	case awsfake.AccessDenied:
+		if !strings.Contains(stepLine, "lacks the IAM permission "+action) {
+			t.Errorf("the denial does not name the permission %s: %s", action, stepLine)
+		}
+	case awsfake.ExpiredToken:
+		if !strings.Contains(stepLine, "role-duration-seconds") || !strings.Contains(stepLine, "role-to-assume") {
+			t.Errorf("the expiry does not say how to keep the credentials alive: %s", stepLine)
+		}
+	}
+	checkStatement(t, row, stepLine, tr)
+	if t.Failed() {
+		t.Logf("fake calls: %s", callSummary(w.fake))
+		return
+	}
+
+	// The fault lifted, the same inputs complete the rotation. A person
+	// re-runs after the agents the failed run restarted are back: the plan
+	// refuses an instance whose agent is disconnected.
+	w.fake.LiftAll()
+	for deadline := time.Now().Add(10 * time.Second); len(w.fake.DisconnectedAgents("prod")) > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	in["timeout"] = "60s"
+	again := w.run(t, in)
+	if again.code != 0 || (again.outputs["result"] != report.ResultSuccess && again.outputs["result"] != report.ResultUnchanged) {
+		t.Fatalf("re-run after the fault was lifted: exit %d, result %q; want 0", again.code, again.outputs["result"])
+	}
+	if w.ecs == nil {
+		if !strings.Contains(w.fake.SecretString(w.secretARN), newPassword) {
+			t.Error("after the re-run the secret does not hold the new password")
+		}
+	} else {
+		for i, c := range w.ecs.configs(t) {
+			if c == w.before[i] {
+				t.Errorf("after the re-run instance %s still holds the old ecs.config", w.ecs.refs[i].InstanceID)
+			}
+		}
+	}
+}
+
+// checkStatement compares what the step's ::error says had changed with what
+// the fake shows did.
+func checkStatement(t *testing.T, row faultRow, line string, tr truth) {
+	t.Helper()
+	if row.cleanup {
+		// The rotation itself finished: the clean-up's error names the
+		// parameter left behind, and the run's changes are in the log and
+		// outputs as for any success.
+		return
+	}
+	const changed = "Changed before the failure: "
+	if tr.nothing() {
+		if strings.Contains(line, changed) {
+			t.Errorf("nothing changed in AWS, but the error says: %s", line)
+		}
+		return
+	}
+	if !strings.Contains(line, changed) {
+		t.Fatalf("the fake shows %+v changed, but the error does not say so: %s", tr, line)
+	}
+	if tr.secretVersion != "" && !strings.Contains(line, "secret prod/registry now holds version "+tr.secretVersion) {
+		t.Errorf("the secret holds version %s, but the error says: %s", tr.secretVersion, line)
+	}
+	if tr.secretVersion == "" && strings.Contains(line, "secret prod/registry now holds") {
+		t.Errorf("the secret was not written, but the error says it was: %s", line)
+	}
+	if got := listIn(line, "services ", " were redeployed"); !slices.Equal(got, tr.services) {
+		t.Errorf("the error says services %v were redeployed, the fake shows %v: %s", got, tr.services, line)
+	}
+	if got := listIn(line, "instances ", " had their ecs.config"); !slices.Equal(got, tr.instances) {
+		t.Errorf("the error says instances %v changed, the fake shows %v: %s", got, tr.instances, line)
+	}
+}
+
+// callSummary is the fake's call log, repeats folded: "ListTasks!Throttling x10".
+func callSummary(f *awsfake.Server) string {
+	var parts []string
+	var last string
+	n := 0
+	flush := func() {
+		if n > 1 {
+			parts = append(parts, fmt.Sprintf("%s x%d", last, n))
+		} else if n == 1 {
+			parts = append(parts, last)
+		}
+	}
+	for _, c := range f.Calls() {
+		p := c.Operation
+		if c.ErrorCode != "" {
+			p += "!" + c.ErrorCode
+		}
+		if p != last {
+			flush()
+			last, n = p, 0
+		}
+		n++
+	}
+	flush()
+	return strings.Join(parts, " ")
+}
