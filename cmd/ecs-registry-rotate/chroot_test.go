@@ -131,11 +131,11 @@ func TestReleaseBinaryRunsFromAnEmptyRoot(t *testing.T) {
 func emptyRootWith(t *testing.T, bin string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("skipping the empty-root runs: chroot needs root (run the tests as root, as .ci/run does under sudo)")
+		testenv.SkipMissing(t, "skipping the empty-root runs: chroot needs root (run the tests as root, as .ci/run does under sudo)")
 	}
 	bundle, err := os.ReadFile(caBundle)
 	if err != nil {
-		t.Skipf("skipping the empty-root runs: no CA bundle to copy (%v); Debian's ca-certificates package has it", err)
+		testenv.SkipMissing(t, "skipping the empty-root runs: no CA bundle to copy (%v); Debian's ca-certificates package has it", err)
 	}
 	root := t.TempDir()
 	// The root must be traversable by the process once it is inside.
@@ -185,6 +185,6 @@ func skipIfChrootDenied(t *testing.T, err error) {
 	t.Helper()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) && errors.Is(err, syscall.EPERM) {
-		t.Skipf("skipping the empty-root run: chroot is not permitted here (%v)", err)
+		testenv.SkipMissing(t, "skipping the empty-root run: chroot is not permitted here (%v)", err)
 	}
 }

@@ -79,6 +79,9 @@ func (r *runner) applyECSConfig(ctx context.Context, p plan.Plan) (ecsconfig.Res
 		r.fail(report.StepECSConfig, "registry "+p.RegistryKey, err)
 		return ecsconfig.Result{}, false
 	}
+	if !r.cfg.RestartAgent {
+		r.rep.Warningf("restart-agent is false: each ECS agent keeps the credentials it loaded when it started until something restarts it, so new tasks on these instances may still pull with the old credentials")
+	}
 	if r.cfg.ECSConfigTransport == inputs.TransportInline {
 		r.rep.Warningf("ecs-config-transport is inline: the auth data travels inside the SSM command, where ssm:ListCommands shows it to every reader of this account's command history for as long as Systems Manager keeps it; the default, parameter, sends only a parameter's name")
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 // The tools rotate.sh may use. The script runs with PATH = the stubs, then
@@ -161,7 +162,7 @@ func newInstance(t *testing.T, f *fakeAWS, init, awkPath string) *instance {
 	t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("bash is not installed: the instance script cannot be tested")
+		testenv.SkipMissing(t, "bash is not installed (Debian package bash): the instance script cannot be tested")
 	}
 	root := t.TempDir()
 	in := &instance{t: t, aws: f, bash: bash, dir: filepath.Join(root, "etc-ecs"), stubs: filepath.Join(root, "stubs"),

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 // InstallHint is what CI runs so that the distribution tests do not skip.
@@ -46,11 +48,11 @@ func lookTools(t testing.TB) (registry, htpasswd string) {
 	t.Helper()
 	registry, err := exec.LookPath("docker-registry")
 	if err != nil {
-		t.Skipf("docker-registry is not installed, so the real-registry tests are skipped; CI runs: %s", InstallHint)
+		testenv.SkipMissing(t, "docker-registry is not installed, so the real-registry tests are skipped; CI runs: %s", InstallHint)
 	}
 	htpasswd, err = exec.LookPath("htpasswd")
 	if err != nil {
-		t.Skipf("htpasswd is not installed, so the real-registry tests are skipped; CI runs: %s", InstallHint)
+		testenv.SkipMissing(t, "htpasswd is not installed, so the real-registry tests are skipped; CI runs: %s", InstallHint)
 	}
 	return registry, htpasswd
 }
