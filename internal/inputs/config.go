@@ -18,7 +18,7 @@ const (
 	TransportInline    = "inline"
 )
 
-// Config is every input of CONTRACT.md, parsed and validated. It is built once
+// Config is every input of the contract, parsed and validated. It is built once
 // by Load and never changed afterwards.
 type Config struct {
 	AuthMode              AuthMode

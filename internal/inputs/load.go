@@ -10,12 +10,12 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/version"
 )
 
-// Load reads every input of CONTRACT.md and validates all of them up front.
+// Load reads every input of the contract and validates all of them up front.
 //
 // Each input comes from the first source that has it: the flag (--secret-id),
 // then the environment variable INPUT_<NAME> (INPUT_SECRET-ID, as the Actions
 // runner sets it; trimmed, and empty counts as unset because the runner sets
-// every declared input), then the default of CONTRACT.md. A flag given
+// every declared input), then the default of the contract. A flag given
 // explicitly wins even when empty.
 //
 // For --help or -h, Load writes the usage text to usage and returns ErrHelp.
@@ -230,7 +230,7 @@ func flagErrorText(msg string) string {
 	return msg
 }
 
-// sortedProblems orders problems as CONTRACT.md lists the inputs, command-line
+// sortedProblems orders problems as the contract lists the inputs, command-line
 // problems first, so the output reads like the table.
 func (l *loader) sortedProblems() Problems {
 	rank := map[string]int{"": -1}

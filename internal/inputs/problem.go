@@ -29,7 +29,7 @@ func (p Problem) Error() string {
 	return "input " + p.Input + ": " + p.Message
 }
 
-// Problems is every bad input found by Load, in CONTRACT.md's order, so that
+// Problems is every bad input found by Load, in the contract's order, so that
 // a user fixes them all in one go instead of one per run.
 type Problems []Problem
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Input names, exactly as in CONTRACT.md; a test keeps the two in step.
+// Input names, exactly as in the contract (the README's reference); a test keeps the two in step.
 const (
 	inAuthMode              = "auth-mode"
 	inSecretID              = "secret-id"
@@ -32,7 +32,7 @@ const (
 )
 
 // DefaultRegistry is the key under which the ECS agent looks up Docker Hub
-// credentials (AWS-FACTS: "Keys").
+// credentials (aws/amazon-ecs-agent dockerauth.go).
 const DefaultRegistry = "https://index.docker.io/v1/"
 
 // inputSpec describes one input for the flag set and --help.
@@ -40,14 +40,14 @@ type inputSpec struct {
 	name    string
 	def     string
 	arg     string // placeholder in --help; "" for a boolean
-	meaning string // one line, condensed from CONTRACT.md
+	meaning string // one line, condensed from the contract
 	// required is shown in --help instead of an empty default.
 	required string
 }
 
 func (s inputSpec) isBool() bool { return s.arg == "" }
 
-// specs is in CONTRACT.md's order, which is also the order problems are reported in.
+// specs is in the contract's order, which is also the order problems are reported in.
 var specs = []inputSpec{
 	{name: inAuthMode, def: string(ModeSecretsManager), arg: "MODE",
 		meaning: "secrets-manager or ecs-config: where ECS reads the registry credentials"},
@@ -94,7 +94,7 @@ var specs = []inputSpec{
 }
 
 // envName is how the Actions runner names an input's variable: upper-cased,
-// hyphens kept (AWS-FACTS: "Inputs arrive as INPUT_<NAME>").
+// hyphens kept (actions/runner Handler.cs).
 func envName(input string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(input, " ", "_"))
 }

@@ -26,7 +26,7 @@ const (
 	ssmInstanceBatch = 50
 )
 
-// The init systems that restart the ECS agent (AWS-FACTS: "Restart").
+// The init systems that restart the ECS agent (ecs-init: systemctl on AL2 and AL2023, upstart on AL1).
 const (
 	InitSystemd = "systemd" // Amazon Linux 2 and 2023: systemctl restart ecs
 	InitUpstart = "upstart" // Amazon Linux 1: stop ecs; start ecs

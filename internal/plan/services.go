@@ -36,7 +36,7 @@ type discovery struct {
 }
 
 // ErrNoConsumers is wrapped by Build's refusal of a rotation that no planned
-// service would use (CONTRACT: nothing is written unless a service pulls
+// service would use (the contract: nothing is written unless a service pulls
 // with the credentials).
 var ErrNoConsumers = errors.New("no planned service pulls with the credentials being rotated")
 
