@@ -383,18 +383,7 @@ func (t *task) containerInstanceArn() string {
 
 // instanceCounts says how many of the cluster's tasks run or wait on ci.
 func (ci *containerInstance) counts() (running, pending int32) {
-	for _, t := range ci.cluster.tasks {
-		if t.instance != ci || t.desiredStatus != "RUNNING" {
-			continue
-		}
-		switch t.lastStatus {
-		case "RUNNING":
-			running++
-		case "PROVISIONING", "PENDING", "ACTIVATING":
-			pending++
-		}
-	}
-	return running, pending
+	return countTasks(ci.cluster.tasks, func(t *task) bool { return t.instance == ci })
 }
 
 // awaitPlacement keeps a task PENDING while no instance of its cluster has

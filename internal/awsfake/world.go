@@ -270,8 +270,14 @@ func (s *service) tasksOf(d *deployment) []*task {
 
 // counts says how many of d's tasks run and how many are on their way.
 func (s *service) counts(d *deployment) (running, pending int32) {
-	for _, t := range s.tasksOf(d) {
-		if t.desiredStatus != "RUNNING" {
+	return countTasks(s.tasksOf(d), func(*task) bool { return true })
+}
+
+// countTasks counts the tasks that are meant to run and pass keep, as ECS
+// counts them: RUNNING, or on their way to it.
+func countTasks(tasks []*task, keep func(*task) bool) (running, pending int32) {
+	for _, t := range tasks {
+		if t.desiredStatus != "RUNNING" || !keep(t) {
 			continue
 		}
 		switch t.lastStatus {
