@@ -21,7 +21,6 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/registryauth"
-	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 )
 
 // ECS is the part of the ECS API the plan reads.
@@ -116,22 +115,6 @@ func (p Plan) Images() []string {
 		}
 	}
 	return images
-}
-
-// Targets are the services to deploy, for the rollout.
-func (p Plan) Targets() []rollout.Target {
-	targets := make([]rollout.Target, 0, len(p.Services))
-	for _, s := range p.Services {
-		cluster := s.ClusterARN
-		if cluster == "" { // ECS always sends it; the cluster input serves as well
-			cluster = p.Cluster
-		}
-		targets = append(targets, rollout.Target{
-			Cluster: cluster, Service: s.Name, ServiceArn: s.ARN,
-			DeploymentConfiguration: s.DeploymentConfiguration,
-		})
-	}
-	return targets
 }
 
 // Build reads what the rotation described by cfg touches. It changes nothing.

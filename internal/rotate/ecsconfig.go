@@ -39,7 +39,7 @@ func (r *runner) ecsConfigSteps(ctx context.Context, p plan.Plan) {
 	if !r.cfg.ForceNewDeployment {
 		return
 	}
-	deployments, ok := r.deploy(ctx, p.Targets())
+	deployments, ok := r.deploy(ctx, targets(p))
 	if ok && r.cfg.Wait {
 		r.watch(ctx, deployments, nil)
 	}

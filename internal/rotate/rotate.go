@@ -108,7 +108,7 @@ func (r *runner) steps(ctx context.Context) {
 	if !r.verify(ctx, p) || !r.applySecret(ctx, p) || !r.cfg.ForceNewDeployment {
 		return
 	}
-	deployments, ok := r.deploy(ctx, p.Targets())
+	deployments, ok := r.deploy(ctx, targets(p))
 	if ok && r.cfg.Wait {
 		r.watch(ctx, deployments, nil)
 	}
@@ -188,7 +188,7 @@ func (r *runner) rerun(ctx context.Context, p plan.Plan) {
 		if !r.verify(ctx, p.WithServices(stale)) {
 			return
 		}
-		if started, ok = r.deploy(ctx, p.WithServices(stale).Targets()); !ok {
+		if started, ok = r.deploy(ctx, targets(p.WithServices(stale))); !ok {
 			return
 		}
 	}
@@ -209,7 +209,7 @@ func (r *runner) adopt(ctx context.Context, p plan.Plan) ([]rollout.Deployment, 
 	if len(p.Services) == 0 {
 		return nil, true
 	}
-	adopted, err := rollout.Adopt(ctx, r.deps.ECS, p.Targets())
+	adopted, err := rollout.Adopt(ctx, r.deps.ECS, targets(p))
 	if err != nil {
 		r.fail(report.StepRollout, "", fmt.Errorf("check the services' current deployments: %w", err))
 		return nil, false
@@ -318,4 +318,21 @@ func (r *runner) cancelled() {
 		err = fmt.Errorf("%w. A cancelled job has no time left to roll back; to do it by hand: %s", err, how)
 	}
 	r.run.Failure = &report.Failure{Step: report.StepCancelled, Err: err}
+}
+
+// targets are the plan's services as the rollout names them; the conversion
+// lives here so that the plan and the rollout know nothing of each other.
+func targets(p plan.Plan) []rollout.Target {
+	out := make([]rollout.Target, 0, len(p.Services))
+	for _, s := range p.Services {
+		cluster := s.ClusterARN
+		if cluster == "" { // ECS always sends it; the cluster input serves as well
+			cluster = p.Cluster
+		}
+		out = append(out, rollout.Target{
+			Cluster: cluster, Service: s.Name, ServiceArn: s.ARN,
+			DeploymentConfiguration: s.DeploymentConfiguration,
+		})
+	}
+	return out
 }
