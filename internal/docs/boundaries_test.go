@@ -12,7 +12,8 @@ const module = "github.com/ecs-registry-rotate/ecs-registry-rotate/"
 // the fake, as go-containerregistry's depcheck does: no package of the
 // action's binary imports awsfake (only the demo and tests may), and
 // awsfake imports no product package, so it fakes AWS as AWS behaves, not
-// as the product expects.
+// as the product expects. The steps of the pipeline own their types: the
+// plan and the rollout know nothing of each other.
 func TestBoundaries(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}:{{join .Deps \" \"}}", "../../...").Output()
 	if err != nil {
@@ -31,6 +32,8 @@ func TestBoundaries(t *testing.T) {
 				t.Errorf("the action's binary links awsfake")
 			case rel == "internal/awsfake" && dep != "internal/awsfake":
 				t.Errorf("awsfake imports the product package %s", dep)
+			case rel == "internal/plan" && dep == "internal/rollout", rel == "internal/rollout" && dep == "internal/plan":
+				t.Errorf("%s imports %s: the steps own their types, and rotate converts between them", rel, dep)
 			}
 		}
 	}
