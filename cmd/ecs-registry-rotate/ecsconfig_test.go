@@ -270,6 +270,7 @@ func TestECSConfigRollbackRestoresTheBackups(t *testing.T) {
 
 func TestECSConfigCancelDeletesTheParameter(t *testing.T) {
 	w := newECSWorld(t)
+	before := w.configs(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for w.fake.CallCount("SendCommand") < 2 {
@@ -284,7 +285,53 @@ func TestECSConfigCancelDeletesTheParameter(t *testing.T) {
 	if names := w.fake.ParameterNames(); len(names) != 0 {
 		t.Errorf("the parameter outlived the cancelled run: %v", names)
 	}
-	if !strings.Contains(lineWith(r.stdout, "::error title=run cancelled"), "cancelled") {
+	errLine := lineWith(r.stdout, "::error title=run cancelled")
+	if !strings.Contains(errLine, "cancelled") {
 		t.Errorf("no cancellation error:\n%s", r.stdout)
+	}
+	// The truth about what changed: every instance whose file the run
+	// rewrote is named, with where its backup is.
+	for i, c := range w.configs(t) {
+		if c != before[i] && (!strings.Contains(errLine, w.refs[i].InstanceID) || !strings.Contains(errLine, ".bak")) {
+			t.Errorf("instance %s was rewritten, but the error does not say so and where its backup is: %s", w.refs[i].InstanceID, errLine)
+		}
+	}
+}
+
+// A cancel in the middle of the change tells the truth per instance: those
+// rewritten (or perhaps rewritten) are named with where their backup is.
+func TestECSConfigCancelDuringApplyNamesChangedInstances(t *testing.T) {
+	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL1})
+	before := w.configs(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for !slices.ContainsFunc(w.refs, func(r awsfake.ContainerInstanceRef) bool { a, _ := w.fake.Agent(r.InstanceID); return a.Restarts > 0 }) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		cancel()
+	}()
+	r := w.runContext(ctx, t, w.inputs())
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	errLine := lineWith(r.stdout, "::error title=run cancelled")
+	changed := 0
+	for i, c := range w.configs(t) {
+		if c == before[i] {
+			continue
+		}
+		changed++
+		if !strings.Contains(errLine, w.refs[i].InstanceID) || !strings.Contains(errLine, ".bak") {
+			t.Errorf("instance %s was rewritten, but the error does not say so and where its backup is: %s", w.refs[i].InstanceID, errLine)
+		}
+	}
+	if changed == 0 || changed == len(w.refs) {
+		t.Logf("cancelled with %d of %d instances changed", changed, len(w.refs))
+	}
+	if slices.Contains(w.mutations(), "UpdateService") {
+		t.Error("a service was rolled after the cancel")
+	}
+	if names := w.fake.ParameterNames(); len(names) != 0 {
+		t.Errorf("the parameter outlived the cancelled run: %v", names)
 	}
 }

@@ -161,6 +161,9 @@ type Outcome struct {
 	// Detail says why a failed or skipped instance is so. It may quote the
 	// instance's own output, which is untrusted: neutralise it before printing.
 	Detail string
+	// MaybeChanged is set when the run stopped while the instance's apply
+	// or rollback command ran: its file may or may not have been rewritten.
+	MaybeChanged bool
 	// Hint says what to do about a failure, when there is something to say.
 	Hint string
 	// At is when the outcome was settled (Options.Now).

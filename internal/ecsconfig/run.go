@@ -251,6 +251,7 @@ func (r *runner) runBatch(ctx context.Context, mode, label string, g []Instance)
 		case !inv.ended() && waitErr != nil:
 			o.Status = StatusFailed
 			o.Detail = fmt.Sprintf("the run stopped while command %s ran on it (last status: %s): its ecs.config may have been changed, and a backup kept", c.id, orUnknown(string(inv.status)))
+			o.MaybeChanged = true
 			failed = append(failed, inst)
 		default:
 			o.Status = StatusFailed

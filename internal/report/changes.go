@@ -21,6 +21,9 @@ func (run Run) Changes() string {
 	if names := run.changedInstances(); len(names) > 0 {
 		parts = append(parts, fmt.Sprintf("instances %s had their ecs.config rewritten or their agent restarted", strings.Join(names, ", ")))
 	}
+	if names := run.uncertainInstances(); len(names) > 0 {
+		parts = append(parts, fmt.Sprintf("instances %s may have had their ecs.config rewritten: the run stopped while their command ran", strings.Join(names, ", ")))
+	}
 	if len(run.Deployments) > 0 {
 		names := make([]string, len(run.Deployments))
 		for i, d := range run.Deployments {
@@ -41,6 +44,16 @@ func (run Run) Changes() string {
 
 // Changed reports whether the run changed anything in AWS, or may have.
 func (run Run) Changed() bool { return run.Changes() != "nothing was changed" }
+
+func (run Run) uncertainInstances() []string {
+	var names []string
+	for _, in := range run.Instances {
+		if in.MaybeChanged && !in.FileChanged {
+			names = append(names, in.EC2InstanceID)
+		}
+	}
+	return names
+}
 
 func (run Run) changedInstances() []string {
 	var names []string

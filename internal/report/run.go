@@ -52,8 +52,9 @@ type Instance struct {
 	Status               string `json:"status"` // updated, unchanged, failed, skipped, restored
 	AgentReconnected     bool   `json:"agentReconnected"`
 
-	FileChanged bool   `json:"-"` // its ecs.config was rewritten, whatever its status
-	Detail      string `json:"-"` // why it failed or was skipped; may quote the instance's output
+	FileChanged  bool   `json:"-"` // its ecs.config was rewritten, whatever its status
+	MaybeChanged bool   `json:"-"` // the run stopped while its command ran: it may have been rewritten
+	Detail       string `json:"-"` // why it failed or was skipped; may quote the instance's output
 }
 
 // ErrNotRolledOut is the rollout failure whose causes the services'

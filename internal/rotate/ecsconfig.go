@@ -126,8 +126,9 @@ func reportInstances(res ecsconfig.Result) []report.Instance {
 		out[i] = report.Instance{
 			ContainerInstanceArn: o.ContainerInstanceARN, EC2InstanceID: o.EC2InstanceID, CommandID: o.CommandID,
 			Status: string(o.Status), AgentReconnected: o.AgentReconnected,
-			FileChanged: slices.ContainsFunc(changed, func(c ecsconfig.Instance) bool { return c.EC2InstanceID == o.EC2InstanceID }),
-			Detail:      o.Detail,
+			FileChanged:  slices.ContainsFunc(changed, func(c ecsconfig.Instance) bool { return c.EC2InstanceID == o.EC2InstanceID }),
+			MaybeChanged: o.MaybeChanged,
+			Detail:       o.Detail,
 		}
 	}
 	return out

@@ -91,6 +91,9 @@ func (r *runner) rollServicesBack(ctx context.Context, rb *report.Rollback) {
 // undoByHand is the commands that undo what the run changed, for the
 // annotation of a cancelled run; "" when nothing needs undoing.
 func (r *runner) undoByHand() string {
+	if r.cfg.AuthMode == inputs.ModeECSConfig {
+		return r.restoreInstancesByHand()
+	}
 	s := r.run.Secret
 	if s == nil || !s.Changed {
 		return ""
@@ -118,4 +121,21 @@ func serviceOrARN(t rollout.Target) string {
 		return t.Service
 	}
 	return awsname.Short(t.ServiceArn)
+}
+
+// restoreInstancesByHand says how to put back the instances' backups that a
+// cancelled ecs-config run left, and where they are.
+func (r *runner) restoreInstancesByHand() string {
+	var ids []string
+	for _, in := range r.run.Instances {
+		if in.FileChanged || in.MaybeChanged {
+			ids = append(ids, in.EC2InstanceID)
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	backup := "/etc/ecs/ecs.config.ecs-registry-rotate-" + r.runID + ".bak"
+	return fmt.Sprintf("on instances %s, where %s exists, copy it over /etc/ecs/ecs.config and restart the ECS agent (systemctl restart ecs; on Amazon Linux 1: stop ecs; start ecs), then force a new deployment of the services",
+		strings.Join(ids, ", "), backup)
 }
