@@ -335,3 +335,32 @@ func TestECSConfigCancelDuringApplyNamesChangedInstances(t *testing.T) {
 		t.Errorf("the parameter outlived the cancelled run: %v", names)
 	}
 }
+
+// A re-run that finds every file current still rolls the services whose
+// tasks started before the files were written: a run that wrote them but
+// rolled nothing (cancelled, or force-new-deployment false) is finished by
+// the next one, not called unchanged.
+func TestECSConfigRerunRollsServicesOlderThanTheFiles(t *testing.T) {
+	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2})
+	in := w.inputs()
+	in["force-new-deployment"] = "false"
+	if r := w.run(t, in); r.code != 0 || slices.Contains(w.mutations(), "UpdateService") {
+		t.Fatalf("first run: exit %d, mutations %v; want 0 and no service rolled", r.code, w.mutations())
+	}
+	r := w.run(t, w.inputs())
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("re-run: exit %d, result %q; want 0 and success, not unchanged", r.code, r.outputs["result"])
+	}
+	if n := strings.Count(strings.Join(w.mutations(), " "), "UpdateService"); n != 2 {
+		t.Errorf("%d UpdateService calls, want web and worker rolled", n)
+	}
+	for _, inst := range decodeInstances(t, r.outputs["instances"]) {
+		if inst.Status != "unchanged" {
+			t.Errorf("instance %s: %s, want unchanged", inst.EC2InstanceID, inst.Status)
+		}
+	}
+	again := w.run(t, w.inputs())
+	if again.code != 0 || again.outputs["result"] != "unchanged" {
+		t.Errorf("third run: exit %d, result %q; want unchanged", again.code, again.outputs["result"])
+	}
+}

@@ -161,6 +161,10 @@ type Outcome struct {
 	// Detail says why a failed or skipped instance is so. It may quote the
 	// instance's own output, which is untrusted: neutralise it before printing.
 	Detail string
+	// ConfigWritten is when the instance's ecs.config was last written, by
+	// its own clock (zero when unknown): tasks started before it pulled
+	// with what the agent had loaded before.
+	ConfigWritten time.Time
 	// MaybeChanged is set when the run stopped while the instance's apply
 	// or rollback command ran: its file may or may not have been rewritten.
 	MaybeChanged bool

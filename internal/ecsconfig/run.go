@@ -246,7 +246,7 @@ func (r *runner) runBatch(ctx context.Context, mode, label string, g []Instance)
 		switch {
 		case inv.succeeded():
 			res := parseOutput(inv.output)
-			o.Status, o.Agent = settledStatus(mode, res.file), res.agent
+			o.Status, o.Agent, o.ConfigWritten = settledStatus(mode, res.file), res.agent, res.written
 			succeeded = append(succeeded, inst)
 		case !inv.ended() && waitErr != nil:
 			o.Status = StatusFailed

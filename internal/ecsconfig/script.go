@@ -2,6 +2,7 @@ package ecsconfig
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
 )
@@ -62,10 +63,11 @@ func (r *runner) checkInputs(mode string) error {
 type scriptResult struct {
 	found   bool // a result line was found
 	ok      bool
-	file    string // ok: updated, unchanged, restored, checked
-	agent   string // ok: restarted, not-restarted, restart-not-needed
-	code    string // error: its code
-	message string // error: its message, untrusted
+	file    string    // ok: updated, unchanged, restored, checked
+	agent   string    // ok: restarted, not-restarted, restart-not-needed
+	written time.Time // ok: when the config was last written, by the instance's clock
+	code    string    // error: its code
+	message string    // error: its message, untrusted
 }
 
 // maxMessage caps the instance's message quoted in an error.
@@ -77,7 +79,7 @@ func parseOutput(output string) scriptResult {
 	res := script.ParseOutput(output)
 	switch {
 	case res.OK:
-		return scriptResult{found: true, ok: true, file: res.File, agent: res.Agent}
+		return scriptResult{found: true, ok: true, file: res.File, agent: res.Agent, written: res.Written}
 	case res.Code == script.CodeNoResult:
 		return scriptResult{}
 	}

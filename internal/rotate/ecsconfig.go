@@ -29,10 +29,13 @@ func (r *runner) ecsConfigSteps(ctx context.Context, p plan.Plan) {
 		return
 	}
 	// Every file already held the credentials: a re-run. An agent restarted
-	// on the way (AL1's cannot tell when it started) loads the same ones,
-	// which changes no pull; the services' current deployments are checked.
+	// on the way (AL1's cannot tell when it started) loads the same ones;
+	// services deployed before the files were written are rolled, the
+	// others' current deployments checked.
 	if res.Count(ecsconfig.StatusUpdated) == 0 {
-		r.confirmInPlace(ctx, p)
+		r.rep.Infof("every instance already holds these credentials: nothing written")
+		r.rerun(ctx, p, staleSince(p, res))
+		r.rollbackIfFailed(ctx)
 		return
 	}
 	r.run.Result = report.ResultSuccess
@@ -46,19 +49,23 @@ func (r *runner) ecsConfigSteps(ctx context.Context, p plan.Plan) {
 	r.rollbackIfFailed(ctx)
 }
 
-// confirmInPlace ends a re-run that found every instance already holding
-// the credentials: the services' current deployments are watched, and only
-// when they rolled out is the result unchanged.
-func (r *runner) confirmInPlace(ctx context.Context, p plan.Plan) {
-	adopted, ok := r.adopt(ctx, p)
-	if !ok {
-		return
+// staleSince are the services whose current deployment started before the
+// newest of the instances' ecs.config files was written: their tasks pulled
+// with what the agents had loaded before.
+func staleSince(p plan.Plan, res ecsconfig.Result) []plan.Service {
+	var written time.Time
+	for _, o := range res.Instances {
+		if o.ConfigWritten.After(written) {
+			written = o.ConfigWritten
+		}
 	}
-	r.watch(ctx, nil, adopted)
-	if r.run.Failure == nil {
-		r.run.Result = report.ResultUnchanged
-		r.rep.Infof("unchanged: every instance already holds these credentials and its agent loaded them; every service's current deployment rolled out")
+	var stale []plan.Service
+	for _, s := range p.Services {
+		if !s.DeployedAt.IsZero() && s.DeployedAt.Before(written) {
+			stale = append(stale, s)
+		}
 	}
+	return stale
 }
 
 // ecsConfigOptions are the options of Apply and Rollback for this run.

@@ -102,7 +102,7 @@ func (r *runner) steps(ctx context.Context) {
 		return
 	}
 	if secret.Current(p.Secret, r.cfg.Username, r.cfg.Password) {
-		r.rerun(ctx, p)
+		r.rerunSecret(ctx, p)
 		return
 	}
 	if !r.verify(ctx, p) || !r.applySecret(ctx, p) || !r.cfg.ForceNewDeployment {
@@ -166,15 +166,15 @@ func (r *runner) applySecret(ctx context.Context, p plan.Plan) bool {
 	return true
 }
 
-// rerun decides a run whose secret already holds the credentials: a re-run
-// after success, or after a run that failed, was cancelled or did not wait.
-// Services still on tasks from before the secret's version are rolled; the
-// others' current deployments are watched, because an earlier run's deployment
-// having started proves nothing. Only when they all rolled out is the result
-// unchanged: a re-run never turns a broken rotation green.
-func (r *runner) rerun(ctx context.Context, p plan.Plan) {
-	r.run.Secret = &secret.Outcome{Name: p.Secret.Name, ARN: p.Secret.ARN, VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
-	stale := p.Stale()
+// rerun decides a run that found the credentials already in place: a
+// re-run after success, or after a run that failed, was cancelled or did not
+// wait. The stale services, still on tasks from before the credentials were
+// written, are rolled (they were verified by the caller); the others'
+// current deployments are watched, because an earlier run's deployment
+// having started proves nothing. Only when nothing needed rolling and every
+// deployment rolled out is the result unchanged: a re-run never turns a
+// broken rotation green.
+func (r *runner) rerun(ctx context.Context, p plan.Plan, stale []plan.Service) {
 	if !r.cfg.ForceNewDeployment {
 		stale = nil
 	}
@@ -184,10 +184,7 @@ func (r *runner) rerun(ctx context.Context, p plan.Plan) {
 	}
 	var started []rollout.Deployment
 	if len(stale) > 0 {
-		r.rep.Infof("the secret already holds these credentials (version %s), but %d services still run tasks from before it", p.Secret.VersionID, len(stale))
-		if !r.verify(ctx, p.WithServices(stale)) {
-			return
-		}
+		r.rep.Infof("the credentials are in place, but %d services still run tasks from before they were written", len(stale))
 		if started, ok = r.deploy(ctx, targets(p.WithServices(stale))); !ok {
 			return
 		}
@@ -197,10 +194,21 @@ func (r *runner) rerun(ctx context.Context, p plan.Plan) {
 	case r.run.Failure != nil:
 	case len(started) == 0 && r.run.Watch.Succeeded():
 		r.run.Result = report.ResultUnchanged
-		r.rep.Infof("unchanged: the secret already holds these credentials (version %s) and every service's current deployment rolled out after it", p.Secret.VersionID)
+		r.rep.Infof("unchanged: the credentials were already in place and every service's current deployment rolled out after they were written")
 	default:
 		r.run.Result = report.ResultSuccess
 	}
+}
+
+// rerunSecret is rerun for a secret that already holds the credentials.
+func (r *runner) rerunSecret(ctx context.Context, p plan.Plan) {
+	r.run.Secret = &secret.Outcome{Name: p.Secret.Name, ARN: p.Secret.ARN, VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
+	r.rep.Infof("the secret already holds these credentials (version %s): nothing to write", p.Secret.VersionID)
+	stale := p.Stale()
+	if r.cfg.ForceNewDeployment && len(stale) > 0 && !r.verify(ctx, p.WithServices(stale)) {
+		return
+	}
+	r.rerun(ctx, p, stale)
 }
 
 // adopt finds the current deployments of services that already rolled after

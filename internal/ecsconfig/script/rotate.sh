@@ -20,7 +20,7 @@
 # role's credentials from IMDSv2.
 #
 # Output: on success the last stdout line is
-#   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed>
+#   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed> written=<when the config was last written: epoch seconds.nanoseconds, 0 unknown>
 # on failure the exit status is 1 and the last stderr line is
 #   ecs-registry-rotate: error: <code>: <message>
 # Other stdout lines start with "ecs-registry-rotate: note: ".
@@ -74,7 +74,9 @@ fail() {
 }
 
 finish() {
-	printf '%s: ok mode=%s file=%s agent=%s\n' "$TAG" "$MODE" "$1" "$2"
+	local written
+	written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
+	printf '%s: ok mode=%s file=%s agent=%s written=%s\n' "$TAG" "$MODE" "$1" "$2" "$written"
 	exit 0
 }
 

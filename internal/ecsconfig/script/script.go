@@ -75,7 +75,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Body is the script.
@@ -326,6 +328,9 @@ type Result struct {
 	OK bool
 	// The ok line's fields.
 	Mode, File, Agent string
+	// Written is when the config file was last written, by the instance's
+	// clock; zero when unknown.
+	Written time.Time
 	// The error line's code (or CodeNoResult) and message. The message
 	// comes from the instance: quote it, do not trust it.
 	Code, Message string
@@ -367,6 +372,8 @@ func ParseResult(stdout, stderr string) Result {
 				res.File = v
 			case "agent":
 				res.Agent = v
+			case "written":
+				res.Written = parseEpoch(v)
 			}
 		}
 		return res
@@ -404,4 +411,18 @@ func lastWithPrefix(s, prefix string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// parseEpoch reads "seconds.nanoseconds" (date +%s.%N); zero when it is not.
+func parseEpoch(v string) time.Time {
+	secText, nsText, _ := strings.Cut(v, ".")
+	sec, err := strconv.ParseInt(secText, 10, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}
+	}
+	ns, err := strconv.ParseInt((nsText + "000000000")[:9], 10, 64)
+	if err != nil {
+		ns = 0
+	}
+	return time.Unix(sec, ns)
 }

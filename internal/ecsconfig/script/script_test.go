@@ -1166,8 +1166,9 @@ func TestValidate(t *testing.T) {
 }
 
 func TestParseResult(t *testing.T) {
-	r := script.ParseResult("ecs-registry-rotate: note: something\r\necs-registry-rotate: ok mode=apply file=updated agent=restarted\n", "")
-	if !r.OK || r.Mode != "apply" || r.File != script.FileUpdated || r.Agent != script.AgentRestarted || len(r.Notes) != 1 || r.Err() != nil {
+	r := script.ParseResult("ecs-registry-rotate: note: something\r\necs-registry-rotate: ok mode=apply file=updated agent=restarted written=1764720000.250000000\n", "")
+	if !r.OK || r.Mode != "apply" || r.File != script.FileUpdated || r.Agent != script.AgentRestarted || len(r.Notes) != 1 || r.Err() != nil ||
+		!r.Written.Equal(time.Unix(1764720000, 250000000)) {
 		t.Errorf("%+v", r)
 	}
 	r = script.ParseResult("ecs-registry-rotate: note: x\n", "curl: noise\necs-registry-rotate: error: parameter-denied: ssm:GetParameter on /p: denied\n")
