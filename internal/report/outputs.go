@@ -36,13 +36,16 @@ func OutputsTable() string {
 	return b.String()
 }
 
-// Outputs writes the step outputs: to GITHUB_OUTPUT under Actions; outside
-// it, as one JSON object to --output-file, or else to stdout.
+// Outputs writes the step outputs: to GITHUB_OUTPUT under Actions, and as
+// one JSON object to --output-file when given; outside Actions without
+// --output-file, the JSON object goes to stdout.
 func (r *Reporter) Outputs(run Run) {
 	values := run.outputs()
 	if r.action != nil {
 		r.writeActionOutputs(values)
-		return
+		if r.o.OutputFile == "" {
+			return
+		}
 	}
 	r.writeJSONOutputs(values)
 }

@@ -104,3 +104,19 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+func TestOutputFileIsWrittenUnderActionsToo(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"GITHUB_OUTPUT": filepath.Join(dir, "out")}
+	var log, stdout bytes.Buffer
+	path := filepath.Join(dir, "outputs.json")
+	rep := New(Options{Actions: true, Log: &log, Stdout: &stdout, Getenv: func(k string) string { return env[k] }, OutputFile: path})
+	rep.Outputs(Run{Result: ResultDryRun})
+	var outputs map[string]any
+	if err := json.Unmarshal([]byte(readFile(t, path)), &outputs); err != nil || outputs["result"] != "dry-run" {
+		t.Errorf("--output-file under Actions: %v, %v", outputs, err)
+	}
+	if !strings.Contains(readFile(t, env["GITHUB_OUTPUT"]), "result<<") || stdout.Len() != 0 {
+		t.Errorf("GITHUB_OUTPUT not written, or stdout used: %q", stdout.String())
+	}
+}
