@@ -137,11 +137,8 @@ func ecsDescribeServices(s *Server, body []byte, _ time.Time) (smithy.Serializab
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case len(in.Services) == 0:
-		return nil, errorf("InvalidParameterException", "Services cannot be empty.")
-	case len(in.Services) > 10:
-		return nil, errorf("InvalidParameterException", "service names can have at most 10 items.")
+	if err := batchLimit(len(in.Services), 10, "Services", "service names"); err != nil {
+		return nil, err
 	}
 	out := &ecs.DescribeServicesOutput{}
 	for _, ref := range in.Services {
@@ -286,11 +283,8 @@ func ecsDescribeTasks(s *Server, body []byte, _ time.Time) (smithy.Serializable,
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case len(in.Tasks) == 0:
-		return nil, errorf("InvalidParameterException", "Tasks cannot be empty.")
-	case len(in.Tasks) > 100:
-		return nil, errorf("InvalidParameterException", "tasks can have at most 100 items.")
+	if err := batchLimit(len(in.Tasks), 100, "Tasks", "tasks"); err != nil {
+		return nil, err
 	}
 	// A cluster keeps every task it ever ran: index them once, not per ref.
 	byRef := make(map[string]*task, 2*len(c.tasks))
@@ -311,4 +305,16 @@ func ecsDescribeTasks(s *Server, body []byte, _ time.Time) (smithy.Serializable,
 		}
 	}
 	return out, nil
+}
+
+// batchLimit is ECS's check of a Describe call's list: not empty, and no
+// longer than the call takes, worded as ECS words it.
+func batchLimit(n, limit int, field, items string) error {
+	switch {
+	case n == 0:
+		return errorf("InvalidParameterException", "%s cannot be empty.", field)
+	case n > limit:
+		return errorf("InvalidParameterException", "%s can have at most %d items.", items, limit)
+	}
+	return nil
 }

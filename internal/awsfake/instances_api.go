@@ -78,11 +78,8 @@ func ecsDescribeContainerInstances(s *Server, body []byte, _ time.Time) (smithy.
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case len(in.ContainerInstances) == 0:
-		return nil, errorf("InvalidParameterException", "ContainerInstances cannot be empty.")
-	case len(in.ContainerInstances) > 100:
-		return nil, errorf("InvalidParameterException", "containerInstances can have at most 100 items.")
+	if err := batchLimit(len(in.ContainerInstances), 100, "ContainerInstances", "containerInstances"); err != nil {
+		return nil, err
 	}
 	out := &ecs.DescribeContainerInstancesOutput{}
 	for _, ref := range in.ContainerInstances {
