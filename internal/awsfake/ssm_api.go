@@ -387,26 +387,36 @@ func ssmMaxResults(in *ssmInput) error {
 	return nil
 }
 
+// commandQuery reads what ListCommands and ListCommandInvocations share: the
+// page size, no filters, and the CommandId, if any, as the command it names
+// (want) or none when no such command exists, which lists nothing.
+func (s *Server) commandQuery(body []byte, op string) (in *ssmInput, want *command, none bool, err error) {
+	if in, err = decodeSSM(body); err != nil {
+		return nil, nil, false, err
+	}
+	if err := ssmMaxResults(in); err != nil {
+		return nil, nil, false, err
+	}
+	if len(in.Filters) > 0 {
+		return nil, nil, false, errorf("InvalidFilterKey", "awsfake does not model %s filters", op)
+	}
+	if in.CommandId == "" {
+		return in, nil, false, nil
+	}
+	if want, err = s.findCommand(in.CommandId); err != nil {
+		return nil, nil, false, err
+	}
+	return in, want, want == nil, nil
+}
+
 // ssmListCommands: newest first, 50 a page by default (MaxResults 1–50).
 func ssmListCommands(s *Server, body []byte, _ time.Time) (smithy.Serializable, error) {
-	in, err := decodeSSM(body)
+	in, want, none, err := s.commandQuery(body, "ListCommands")
 	if err != nil {
 		return nil, err
 	}
-	if err := ssmMaxResults(in); err != nil {
-		return nil, err
-	}
-	if len(in.Filters) > 0 {
-		return nil, errorf("InvalidFilterKey", "awsfake does not model ListCommands filters")
-	}
-	var want *command
-	if in.CommandId != "" {
-		if want, err = s.findCommand(in.CommandId); err != nil {
-			return nil, err
-		}
-		if want == nil {
-			return &ssm.ListCommandsOutput{Commands: []ssmtypes.Command{}}, nil
-		}
+	if none {
+		return &ssm.ListCommandsOutput{Commands: []ssmtypes.Command{}}, nil
 	}
 	var all []ssmtypes.Command
 	for _, cmd := range slices.Backward(s.ssm.commands) {
@@ -430,24 +440,12 @@ func ssmListCommands(s *Server, body []byte, _ time.Time) (smithy.Serializable, 
 // aws/amazon-ssm-agent agent/framework/processor/executer/iohandler
 // TruncateOutput).
 func ssmListCommandInvocations(s *Server, body []byte, now time.Time) (smithy.Serializable, error) {
-	in, err := decodeSSM(body)
+	in, want, none, err := s.commandQuery(body, "ListCommandInvocations")
 	if err != nil {
 		return nil, err
 	}
-	if err := ssmMaxResults(in); err != nil {
-		return nil, err
-	}
-	if len(in.Filters) > 0 {
-		return nil, errorf("InvalidFilterKey", "awsfake does not model ListCommandInvocations filters")
-	}
-	var want *command
-	if in.CommandId != "" {
-		if want, err = s.findCommand(in.CommandId); err != nil {
-			return nil, err
-		}
-		if want == nil {
-			return &ssm.ListCommandInvocationsOutput{CommandInvocations: []ssmtypes.CommandInvocation{}}, nil
-		}
+	if none {
+		return &ssm.ListCommandInvocationsOutput{CommandInvocations: []ssmtypes.CommandInvocation{}}, nil
 	}
 	all := []ssmtypes.CommandInvocation{}
 	for _, cmd := range slices.Backward(s.ssm.commands) {
