@@ -97,6 +97,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 		return finishEarly(rep, cfg, "AWS configuration", err)
 	}
 	deps := rotate.Deps{ECS: ecs.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg), SSM: ssm.NewFromConfig(awsCfg)}
+	if inActions {
+		deps.RunURL = runURL(getenv)
+	}
 	// A rollback is not a rotation: rolled-back exits 1 like failed.
 	switch rotate.Run(ctx, cfg, deps, rep).Result {
 	case report.ResultFailed, report.ResultRolledBack:

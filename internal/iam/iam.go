@@ -43,10 +43,19 @@ var Permissions = []Permission{
 	{Action: "secretsmanager:GetSecretValue", Resource: "SECRET_ARN", Modes: []string{SecretsManager}},
 	{Action: "secretsmanager:PutSecretValue", Resource: "SECRET_ARN", Modes: []string{SecretsManager}},
 	{Action: "secretsmanager:UpdateSecretVersionStage", Resource: "SECRET_ARN", Modes: []string{SecretsManager}, When: "rollback-on-failure"},
+	// One run at a time: the locks (internal/lock) are String parameters.
+	{Action: "ssm:PutParameter", Resource: "arn:aws:ssm:REGION:ACCOUNT:parameter/ecs-registry-rotate/lock/*", Modes: both},
+	{Action: "ssm:GetParameter", Resource: "arn:aws:ssm:REGION:ACCOUNT:parameter/ecs-registry-rotate/lock/*", Modes: both},
+	{Action: "ssm:DeleteParameter", Resource: "arn:aws:ssm:REGION:ACCOUNT:parameter/ecs-registry-rotate/lock/*", Modes: both},
 	{Action: "ssm:DescribeInstanceInformation", Resource: "*", Modes: []string{ECSConfig}},
 	{Action: "ssm:SendCommand", Resource: "arn:aws:ssm:REGION::document/AWS-RunShellScript", Modes: []string{ECSConfig}},
 	{Action: "ssm:SendCommand", Resource: "arn:aws:ec2:REGION:ACCOUNT:instance/*", Modes: []string{ECSConfig}},
 	{Action: "ssm:ListCommandInvocations", Resource: "*", Modes: []string{ECSConfig}},
+	// A SendCommand whose answer was lost and that the SDK sent again runs
+	// twice: the run lists its own commands to find and wait for both.
+	{Action: "ssm:ListCommands", Resource: "*", Modes: []string{ECSConfig}},
+	// Parameters left by a run that was killed are found and deleted.
+	{Action: "ssm:DescribeParameters", Resource: "*", Modes: []string{ECSConfig}},
 	{Action: "ssm:CancelCommand", Resource: "*", Modes: []string{ECSConfig}},
 	{Action: "ssm:PutParameter", Resource: "arn:aws:ssm:REGION:ACCOUNT:parameter/ecs-registry-rotate/*", Modes: []string{ECSConfig}, When: "ecs-config-transport: parameter"},
 	{Action: "ssm:DeleteParameter", Resource: "arn:aws:ssm:REGION:ACCOUNT:parameter/ecs-registry-rotate/*", Modes: []string{ECSConfig}, When: "ecs-config-transport: parameter"},
@@ -108,6 +117,8 @@ func sid(resource string, n int) string {
 		return "RunShellScriptDocument"
 	case strings.Contains(resource, ":instance/"):
 		return "ClusterInstances"
+	case strings.Contains(resource, ":parameter/ecs-registry-rotate/lock/"):
+		return "RunLocks"
 	case strings.Contains(resource, ":parameter/"):
 		return "RunScopedParameter"
 	}

@@ -13,6 +13,7 @@ import (
 // Steps, as failures and the summary name them.
 const (
 	StepPlan      = "plan"
+	StepLock      = "lock"
 	StepVerify    = "verify credentials"
 	StepSecret    = "update secret"
 	StepDeploy    = "deploy"

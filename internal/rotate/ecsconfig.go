@@ -20,7 +20,7 @@ import (
 // ecs.config on every instance, then roll the services with the same deploy
 // and watch as secrets-manager mode.
 func (r *runner) ecsConfigSteps(ctx context.Context, p plan.Plan) {
-	if !r.verify(ctx, p) {
+	if !r.verify(ctx, p) || !r.lock(ctx, p) {
 		return
 	}
 	res, ok := r.applyECSConfig(ctx, p)

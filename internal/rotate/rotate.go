@@ -11,6 +11,7 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/lock"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
@@ -36,6 +37,7 @@ type Secrets interface {
 type SSM interface {
 	plan.SSM
 	ecsconfig.SSM
+	lock.API
 }
 
 // Deps are what a run talks to.
@@ -46,6 +48,9 @@ type Deps struct {
 	// Verify checks images with the new credentials; nil uses verify.Images.
 	Verify func(ctx context.Context, images []string, creds verify.Credentials) []verify.ImageResult
 	Now    func() time.Time
+	// RunURL is the Actions run's address, which a lock names so that a
+	// second run can say who holds it; "" outside Actions.
+	RunURL string
 }
 
 // Run rotates the credentials as cfg says, reporting as it goes, and returns
@@ -54,6 +59,7 @@ func Run(ctx context.Context, cfg inputs.Config, deps Deps, rep *report.Reporter
 	deps = withDefaults(deps)
 	r := &runner{cfg: cfg, deps: deps, rep: rep, run: report.Run{Mode: string(cfg.AuthMode), Cluster: cfg.Cluster}, runID: newRunID(deps.Now())}
 	r.steps(ctx)
+	r.unlock(ctx)
 	if r.run.Failure != nil && ctx.Err() != nil {
 		r.cancelled()
 	}
@@ -84,6 +90,7 @@ type runner struct {
 	runID string // names the ecs-config parameter and the instances' backups
 	// ecsRes is what the ecs-config step did, for the rollback.
 	ecsRes ecsconfig.Result
+	locks  *lock.Set // held from before the first write to the end of the run
 }
 
 // steps runs the pipeline until a step fails or there is nothing left to do.
@@ -105,7 +112,7 @@ func (r *runner) steps(ctx context.Context) {
 		r.rerunSecret(ctx, p)
 		return
 	}
-	if !r.verify(ctx, p) || !r.applySecret(ctx, p) || !r.cfg.ForceNewDeployment {
+	if !r.verify(ctx, p) || !r.lock(ctx, p) || !r.applySecret(ctx, p) || !r.cfg.ForceNewDeployment {
 		return
 	}
 	deployments, ok := r.deploy(ctx, targets(p))
@@ -206,6 +213,9 @@ func (r *runner) rerunSecret(ctx context.Context, p plan.Plan) {
 	r.rep.Infof("the secret already holds these credentials (version %s): nothing to write", p.Secret.VersionID)
 	stale := p.Stale()
 	if r.cfg.ForceNewDeployment && len(stale) > 0 && !r.verify(ctx, p.WithServices(stale)) {
+		return
+	}
+	if !r.lock(ctx, p) {
 		return
 	}
 	r.rerun(ctx, p, stale)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -145,19 +146,32 @@ func Restore(ctx context.Context, api StageAPI, written Outcome) (Outcome, error
 		MoveToVersionId:     aws.String(written.PreviousVersionID),
 		RemoveFromVersionId: aws.String(written.VersionID),
 	})
-	if err != nil {
-		return written, awserr.Wrap(err, "secretsmanager:UpdateSecretVersionStage", what)
+	// A move whose answer was lost has been made already, and the SDK's
+	// retry names a RemoveFromVersionId that no longer holds the label, which
+	// Secrets Manager refuses: what the secret holds now says whether the
+	// move took effect, so it is read back before the refusal is believed.
+	moveErr := err
+	if moveErr != nil {
+		moveErr = awserr.Wrap(err, "secretsmanager:UpdateSecretVersionStage", what)
+		if awserr.Permanent(err) {
+			return written, moveErr
+		}
 	}
-	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(written.ARN)})
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	out, err := api.GetSecretValue(rctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(written.ARN), VersionStage: aws.String("AWSCURRENT")})
 	if err != nil {
-		return Outcome{Name: written.Name, ARN: written.ARN, Unknown: true, PreviousVersionID: written.VersionID},
-			fmt.Errorf("read back after moving AWSCURRENT: %w", awserr.Wrap(err, "secretsmanager:GetSecretValue", what))
+		readErr := fmt.Errorf("read back after moving AWSCURRENT: %w", awserr.Wrap(err, "secretsmanager:GetSecretValue", what))
+		return Outcome{Name: written.Name, ARN: written.ARN, Unknown: true, PreviousVersionID: written.VersionID}, errors.Join(moveErr, readErr)
 	}
 	now := Outcome{Name: written.Name, ARN: written.ARN, VersionID: aws.ToString(out.VersionId), PreviousVersionID: written.VersionID, Changed: true}
-	if now.VersionID != written.PreviousVersionID {
-		return now, fmt.Errorf("%s: AWSCURRENT is version %s after the move, not the previous version %s", what, now.VersionID, written.PreviousVersionID)
+	if now.VersionID == written.PreviousVersionID {
+		return now, nil // moved, whatever the move's own answer said
 	}
-	return now, nil
+	if moveErr != nil {
+		return written, fmt.Errorf("%w; AWSCURRENT is still version %s", moveErr, now.VersionID)
+	}
+	return now, fmt.Errorf("%s: AWSCURRENT is version %s after the move, not the previous version %s", what, now.VersionID, written.PreviousVersionID)
 }
 
 // RestoreCommand is the AWS CLI command that does what Restore does, for a

@@ -1,0 +1,94 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/lock"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
+)
+
+// lockMargin is added to the longest a run can take before its lock counts
+// as left by a run that was killed.
+const lockMargin = 10 * time.Minute
+
+// lockDeadline is when a run that started at start has certainly ended: the
+// apply, the watch, the rollback's restore and its watch are each bounded by
+// timeout.
+func lockDeadline(start time.Time, timeout time.Duration) time.Time {
+	return start.Add(4*timeout + lockMargin)
+}
+
+// lockedResources are what the run changes: every cluster whose services
+// it rolls (ecs-config mode changes that cluster's instances too) and the
+// secret it writes.
+func lockedResources(p plan.Plan) []lock.Resource {
+	res := []lock.Resource{lock.Cluster(p.Cluster)}
+	for _, s := range p.Services {
+		if s.ClusterARN != "" {
+			res = append(res, lock.Cluster(s.ClusterARN))
+		}
+	}
+	if p.Secret.ARN != "" {
+		res = append(res, lock.Secret(p.Secret.ARN))
+	}
+	return res
+}
+
+// lock takes the run's locks before its first command or write; false (the
+// run failed, nothing changed) when another run holds one.
+func (r *runner) lock(ctx context.Context, p plan.Plan) bool {
+	start := r.deps.Now()
+	set, err := lock.Acquire(ctx, r.deps.SSM, lockedResources(p), lock.Options{
+		Holder: lock.Holder{RunID: r.runID, Started: start, Deadline: lockDeadline(start, r.cfg.Timeout), URL: r.deps.RunURL},
+		Now:    r.deps.Now,
+		Warn:   func(s string) { r.rep.Warningf("%s", s) },
+	})
+	if err != nil {
+		var held *lock.HeldError
+		if errors.As(err, &held) {
+			err = fmt.Errorf("%w; nothing was changed", err)
+		}
+		r.fail(report.StepLock, "", err)
+		return false
+	}
+	r.locks = set
+	return r.secretUnchangedSincePlan(ctx, p)
+}
+
+// secretUnchangedSincePlan reads the secret's current version again now
+// that the run holds its lock: a run that held it a moment ago may have
+// written it after this run's plan read it, and what the plan decided
+// (write, or re-run) would be decided on an old value.
+func (r *runner) secretUnchangedSincePlan(ctx context.Context, p plan.Plan) bool {
+	if p.Secret.ARN == "" {
+		return true
+	}
+	out, err := r.deps.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(p.Secret.ARN)})
+	if err != nil {
+		r.fail(report.StepLock, "secret "+p.Secret.Name, awserr.Wrap(err, "secretsmanager:GetSecretValue", "secret "+p.Secret.Name))
+		return false
+	}
+	if v := aws.ToString(out.VersionId); v != p.Secret.VersionID {
+		r.fail(report.StepLock, "secret "+p.Secret.Name, fmt.Errorf(
+			"secret %s changed after this run read it (version %s, then %s): another run wrote it meanwhile; nothing was changed, and a new run plans on the value it holds now",
+			p.Secret.Name, p.Secret.VersionID, v))
+		return false
+	}
+	return true
+}
+
+// unlock releases the run's locks on every path; a lock it could not
+// release blocks other runs until its deadline, which the warning says.
+func (r *runner) unlock(ctx context.Context) {
+	if err := r.locks.Release(ctx); err != nil {
+		r.rep.Warningf("%s", awserr.ExplainExpired(err, r.cfg.RoleToAssume != ""))
+	}
+}
