@@ -543,13 +543,32 @@ func TestPayloadTooLargeForAParameter(t *testing.T) {
 	f := newFake(t, insts)
 	var l logLines
 	o := testOptions(&l)
-	o.Payload = []byte(`{"https://index.docker.io/v1/":{"auth":"` + strings.Repeat("x", 3100) + `","email":""}}`)
+	o.Payload = []byte(`{"https://index.docker.io/v1/":{"auth":"` + strings.Repeat("x", 6200) + `","email":""}}`)
 	_, err := Apply(context.Background(), f.clients(), insts, o)
-	if !errors.Is(err, ErrPayloadTooLarge) || !strings.Contains(err.Error(), "ecs-config-transport: inline") {
+	if !errors.Is(err, ErrPayloadTooLarge) || !strings.Contains(err.Error(), "8192") || !strings.Contains(err.Error(), "ecs-config-transport: inline") {
 		t.Fatalf("err = %v", err)
 	}
 	if len(f.log) != 0 {
 		t.Errorf("calls: %v", f.log)
+	}
+}
+
+// A payload over a Standard parameter's 4 KB goes into an Advanced one,
+// and the log says so, rather than into the command.
+func TestLargePayloadUsesTheAdvancedTier(t *testing.T) {
+	insts := fleet(1)
+	f := newFake(t, insts)
+	var l logLines
+	o := testOptions(&l)
+	o.Payload = []byte(`{"https://index.docker.io/v1/":{"auth":"` + strings.Repeat("x", 3100) + `","email":""}}`)
+	if _, err := Apply(context.Background(), f.clients(), insts, o); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.puts) != 1 || f.puts[0].Tier != ssmtypes.ParameterTierAdvanced {
+		t.Fatalf("PutParameter calls %v, want one of the Advanced tier", f.puts)
+	}
+	if !strings.Contains(l.String(), "Advanced tier") {
+		t.Errorf("the log does not say the parameter is Advanced:\n%s", l.String())
 	}
 }
 
@@ -739,7 +758,8 @@ func TestHintOnce(t *testing.T) {
 }
 
 // A PutParameter that failed may have created the parameter: it is deleted
-// all the same; another run's parameter of the same name is left alone.
+// all the same. One that exists already was made by this run (its run id is
+// random): a create whose answer was lost, met by the SDK's retry.
 func TestPutParameterFailures(t *testing.T) {
 	insts := fleet(1)
 	f := newFake(t, insts)
@@ -757,12 +777,72 @@ func TestPutParameterFailures(t *testing.T) {
 	}
 
 	f = newFake(t, insts)
-	f.params["/ecs-registry-rotate/run-42"] = "another run's"
+	f.params["/ecs-registry-rotate/run-42"] = "made by this run's first PutParameter"
 	res, err = Apply(context.Background(), f.clients(), insts, testOptions(&l))
-	if err == nil || !strings.Contains(err.Error(), "already exists") {
-		t.Fatalf("err = %v", err)
+	if err != nil {
+		t.Fatalf("Apply whose PutParameter met its own parameter: %v", err)
 	}
-	if len(f.deletes) != 0 || len(f.params) != 1 || res.Parameter != "" {
-		t.Errorf("another run's parameter was deleted")
+	if len(f.params) != 0 || !res.ParameterDeleted || res.Count(StatusUpdated) != 1 {
+		t.Errorf("params %v, deleted %v, instances %+v: want the rotation done and the parameter deleted", f.params, res.ParameterDeleted, res.Instances)
+	}
+}
+
+// A SendCommand whose answer was lost ran twice: the second delivery is
+// found by its comment, waited for before the next batch starts, shown in
+// the log, and the instances' outcomes stay their own.
+func TestSecondDeliveriesAreWaitedFor(t *testing.T) {
+	insts := fleet(8)
+	f := newFake(t, insts)
+	f.twice = map[string]bool{modePreflight: true, modeApply: true}
+	var l logLines
+	res, err := Apply(context.Background(), f.clients(), insts, testOptions(&l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Count(StatusUpdated); n != 8 {
+		t.Errorf("%d instances updated, want 8: %+v", n, res.Instances)
+	}
+	applies := f.sent(modeApply)
+	for _, c := range applies {
+		if c.polls == 0 {
+			t.Errorf("command %s (%s) was never waited for", c.id, aws.ToString(c.in.Comment))
+		}
+	}
+	// Both deliveries of a batch ended before the next batch was sent.
+	batchOf := map[string]int{}
+	for i, inst := range insts {
+		batchOf[inst.EC2InstanceID] = i / 2
+	}
+	for _, p := range f.sentWhileRunning {
+		if batchOf[p[0]] != batchOf[p[1]] {
+			t.Errorf("batch %d was sent while a command still ran on %s, of batch %d", batchOf[p[0]]+1, p[1], batchOf[p[1]]+1)
+		}
+	}
+	if strings.Count(l.String(), "second delivery") < len(applies)/2 {
+		t.Errorf("the log names %d second deliveries, want one per apply SendCommand:\n%s", strings.Count(l.String(), "second delivery"), l.String())
+	}
+	for _, o := range res.Instances {
+		if c := f.command(o.CommandID); c == nil {
+			t.Errorf("%s: command %q is not one SSM ran", o.EC2InstanceID, o.CommandID)
+		}
+	}
+}
+
+// A SendCommand that failed after it started its command (no answer came
+// back) is followed through the command its comment names.
+func TestSendCommandWithoutAnswerIsFollowed(t *testing.T) {
+	insts := fleet(2)
+	f := newFake(t, insts)
+	f.sendErr = apiErr("InternalServerError", "the connection was reset after the command started")
+	var l logLines
+	res, err := Apply(context.Background(), f.clients(), insts, testOptions(&l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Count(StatusUpdated); n != 2 {
+		t.Errorf("%d instances updated, want 2: %+v", n, res.Instances)
+	}
+	if !strings.Contains(l.String(), "following it") {
+		t.Errorf("the log does not say the command was found:\n%s", l.String())
 	}
 }

@@ -2,7 +2,9 @@ package ecsconfig
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,14 +39,21 @@ type sentCommand struct {
 	id        string
 	instances []string // EC2 instance ids
 	mode      string
+	comment   string // names the run and the call: a second delivery has the same
+	// duplicate is set for a second delivery of a SendCommand (its answer
+	// was lost and the SDK sent it again): it runs too and is waited for.
+	duplicate bool
+	invs      map[string]invocation // by instance id, as last listed
 }
 
 // invocation is a command's run on one instance, as last listed.
 type invocation struct {
+	command  string
 	status   ssmtypes.CommandInvocationStatus
 	details  string
 	output   string
 	exitCode int32
+	finished time.Time // when its plugin finished, by SSM's clock; zero when unknown
 	listed   bool
 }
 
@@ -76,7 +85,8 @@ func executionTimeoutSeconds(d time.Duration) int {
 // send runs mode on insts: one SendCommand per init system (the commands
 // differ) and per 50 instances. When a SendCommand fails it stops and returns
 // the commands already sent with the error, so that the caller still waits
-// for them.
+// for them. A call that failed may still have started its command (its
+// answer was lost): such a command is found by its comment and kept.
 func (r *runner) send(ctx context.Context, mode string, insts []Instance) ([]*sentCommand, error) {
 	var sent []*sentCommand
 	for _, group := range batch.GroupBy(insts, func(i Instance) string { return i.Init }) {
@@ -86,25 +96,10 @@ func (r *runner) send(ctx context.Context, mode string, insts []Instance) ([]*se
 			for i, inst := range chunk {
 				ids[i] = inst.EC2InstanceID
 			}
-			out, err := r.c.SSM.SendCommand(ctx, &ssm.SendCommandInput{
-				DocumentName: aws.String(documentName),
-				InstanceIds:  ids,
-				Parameters: map[string][]string{
-					"commands":         lines,
-					"executionTimeout": {strconv.Itoa(executionTimeoutSeconds(r.o.ExecutionTimeout))},
-				},
-				MaxErrors:      aws.String("0"),
-				MaxConcurrency: aws.String("100%"),
-				TimeoutSeconds: aws.Int32(int32(r.deliveryTimeout() / time.Second)),
-				Comment:        aws.String(commentPrefix + mode + " run " + r.o.RunID),
-			})
-			if err != nil {
-				return sent, awserr.Wrap(err, "ssm:SendCommand", fmt.Sprintf("%s on instances %s", mode, strings.Join(ids, ", ")))
+			c, err := r.sendOne(ctx, mode, ids, lines)
+			if c == nil {
+				return sent, err
 			}
-			if out.Command == nil || aws.ToString(out.Command.CommandId) == "" {
-				return sent, fmt.Errorf("ssm:SendCommand (%s on instances %s): the response has no command id", mode, strings.Join(ids, ", "))
-			}
-			c := &sentCommand{id: aws.ToString(out.Command.CommandId), instances: ids, mode: mode}
 			sent = append(sent, c)
 			r.log(fmt.Sprintf("%s: sent command %s to %d instances", mode, c.id, len(ids)))
 		}
@@ -112,16 +107,156 @@ func (r *runner) send(ctx context.Context, mode string, insts []Instance) ([]*se
 	return sent, nil
 }
 
+// sendOne is one SendCommand, named by a comment of its own.
+func (r *runner) sendOne(ctx context.Context, mode string, ids, lines []string) (*sentCommand, error) {
+	r.calls++
+	comment := fmt.Sprintf("%s%s %s #%d", commentPrefix, mode, r.o.RunID, r.calls)
+	out, err := r.c.SSM.SendCommand(ctx, &ssm.SendCommandInput{
+		DocumentName: aws.String(documentName),
+		InstanceIds:  ids,
+		Parameters: map[string][]string{
+			"commands":         lines,
+			"executionTimeout": {strconv.Itoa(executionTimeoutSeconds(r.o.ExecutionTimeout))},
+		},
+		MaxErrors:      aws.String("0"),
+		MaxConcurrency: aws.String(r.maxConcurrency(mode)),
+		TimeoutSeconds: aws.Int32(int32(r.deliveryTimeout() / time.Second)),
+		Comment:        aws.String(comment),
+	})
+	c := &sentCommand{instances: ids, mode: mode, comment: comment}
+	if err == nil && (out.Command == nil || aws.ToString(out.Command.CommandId) == "") {
+		err = fmt.Errorf("the response has no command id")
+	}
+	if err == nil {
+		c.id = aws.ToString(out.Command.CommandId)
+		return c, nil
+	}
+	err = awserr.Wrap(err, "ssm:SendCommand", fmt.Sprintf("%s on instances %s", mode, strings.Join(ids, ", ")))
+	if awserr.Permanent(err) || ctx.Err() != nil {
+		return nil, err
+	}
+	found, lerr := r.findCommand(ctx, comment)
+	if lerr != nil || found == nil {
+		return nil, errors.Join(err, lerr)
+	}
+	c.id = found.id
+	r.log(fmt.Sprintf("%s: SendCommand failed (%v), but command %s with its comment was started: following it", mode, err, c.id))
+	return c, nil
+}
+
+// maxConcurrency bounds the invocations of one command in flight. Each
+// instance reads the run's parameter once: Parameter Store's default
+// throughput for GetParameter is 40 transactions per second per account
+// and region, so a command does not start more readers than that at once.
+func (r *runner) maxConcurrency(mode string) string {
+	if mode == modeRollback || r.o.Transport != TransportParameter {
+		return "100%"
+	}
+	return strconv.Itoa(maxConcurrentReads)
+}
+
+// maxConcurrentReads is SendCommand's MaxConcurrency when instances read
+// the parameter.
+const maxConcurrentReads = 25
+
+// duplicates finds the second deliveries of the commands just sent (a
+// SendCommand whose answer was lost ran twice), so that they are waited for
+// and shown; each shares its comment with the command it repeats. Only a
+// denial or expired credentials make it fail: otherwise a failed look is
+// logged, and the script's own lock still runs the deliveries one at a time.
+func (r *runner) duplicates(ctx context.Context, sent []*sentCommand) ([]*sentCommand, error) {
+	if len(sent) == 0 {
+		return nil, nil
+	}
+	found, err := r.runCommands(ctx)
+	if err != nil {
+		if awserr.Permanent(err) {
+			return nil, err
+		}
+		r.log(fmt.Sprintf("%s: could not look for second deliveries of its commands: %v", sent[0].mode, err))
+		return nil, nil
+	}
+	known := map[string]bool{}
+	for _, c := range sent {
+		known[c.id] = true
+	}
+	var dups []*sentCommand
+	for _, c := range sent {
+		for _, f := range found {
+			if f.comment != c.comment || known[f.id] {
+				continue
+			}
+			known[f.id] = true
+			d := &sentCommand{id: f.id, instances: f.instances, mode: c.mode, comment: c.comment, duplicate: true}
+			if len(d.instances) == 0 {
+				d.instances = c.instances
+			}
+			r.log(fmt.Sprintf("%s: command %s is a second delivery of command %s (SendCommand's answer was lost and it was sent again): it runs on %s too, one script at a time, and is waited for",
+				c.mode, d.id, c.id, strings.Join(d.instances, ", ")))
+			dups = append(dups, d)
+		}
+	}
+	return dups, nil
+}
+
+// findCommand is the oldest command of this run with comment.
+func (r *runner) findCommand(ctx context.Context, comment string) (*sentCommand, error) {
+	found, err := r.runCommands(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range found {
+		if f.comment == comment {
+			return &f, nil
+		}
+	}
+	return nil, nil
+}
+
+// runCommands are the commands of this run (started since it began, with
+// its comments), oldest first.
+func (r *runner) runCommands(ctx context.Context) ([]sentCommand, error) {
+	in := &ssm.ListCommandsInput{
+		MaxResults: aws.Int32(maxInvocationsPerPage),
+		Filters: []ssmtypes.CommandFilter{
+			{Key: ssmtypes.CommandFilterKeyInvokedAfter, Value: aws.String(r.started.Add(-clockSkew).UTC().Format(time.RFC3339))},
+			{Key: ssmtypes.CommandFilterKeyDocumentName, Value: aws.String(documentName)},
+		},
+	}
+	var found []sentCommand
+	for range maxInvocationsListPage {
+		out, err := r.c.SSM.ListCommands(ctx, in)
+		if err != nil {
+			return nil, awserr.Wrap(err, "ssm:ListCommands", "the commands of run "+r.o.RunID)
+		}
+		for _, c := range out.Commands {
+			comment := aws.ToString(c.Comment)
+			if strings.HasPrefix(comment, commentPrefix) && strings.Contains(comment, " "+r.o.RunID+" #") {
+				found = append(found, sentCommand{id: aws.ToString(c.CommandId), instances: c.InstanceIds, comment: comment})
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	slices.Reverse(found) // ListCommands answers newest first
+	return found, nil
+}
+
+// clockSkew is how far SSM's clock may be ahead of the runner's.
+const clockSkew = 5 * time.Minute
+
 // wait polls each command with an unfinished invocation, one
 // ListCommandInvocations (with its pages) per command and poll, until every
 // invocation ended, the wait's own deadline passed (the unfinished ones are
 // then returned as they were last seen) or ctx ends (error). Only an access
-// denial or expired credentials, which no retry cures, stop it early with an error; other failed
-// calls are tried again at the next poll.
+// denial or expired credentials, which no retry cures, stop it early with
+// an error; other failed calls are tried again at the next poll. It returns
+// each instance's outcome over all the commands it was sent (see merge).
 func (r *runner) wait(ctx context.Context, cmds []*sentCommand) (map[string]invocation, error) {
-	invs := map[string]invocation{}
 	if len(cmds) == 0 {
-		return invs, nil
+		return map[string]invocation{}, nil
 	}
 	r.lastErr = nil // an earlier wait's failed look says nothing of this one
 	wctx, cancel := context.WithTimeout(ctx, r.deliveryTimeout()+r.o.ExecutionTimeout+invocationWaitSlack)
@@ -131,35 +266,75 @@ func (r *runner) wait(ctx context.Context, cmds []*sentCommand) (map[string]invo
 	for {
 		select {
 		case <-wctx.Done():
-			return invs, r.waitEnded(ctx, "the SSM commands")
+			return merge(cmds), r.waitEnded(ctx, "the SSM commands")
 		case <-timer.C:
 		}
 		for _, c := range cmds {
-			if allEnded(invs, c.instances) {
+			if c.ended() {
 				continue
 			}
-			err := r.list(wctx, c, invs)
+			err := r.list(wctx, c)
 			if wctx.Err() != nil {
-				return invs, r.waitEnded(ctx, "the SSM commands")
+				return merge(cmds), r.waitEnded(ctx, "the SSM commands")
 			}
 			if err != nil {
 				if awserr.Permanent(err) {
-					return invs, err
+					return merge(cmds), err
 				}
 				r.lastErr = err
 				r.log(fmt.Sprintf("%s: %v (trying again)", c.mode, err))
 			}
 		}
-		done := true
-		for _, c := range cmds {
-			done = done && allEnded(invs, c.instances)
-		}
-		if done {
-			return invs, nil
+		if !slices.ContainsFunc(cmds, func(c *sentCommand) bool { return !c.ended() }) {
+			return merge(cmds), nil
 		}
 		timer.Reset(r.o.PollInterval)
 	}
 }
+
+// merge is each instance's outcome over every command it was sent: the
+// command and its second delivery run one after the other (the script holds
+// a lock), and the one that ended last saw the file as it stays. One that
+// has not ended is what counts while there is one; a delivery that gave up
+// waiting for the other's lock changed nothing and counts only when no
+// other ended.
+func merge(cmds []*sentCommand) map[string]invocation {
+	out := map[string]invocation{}
+	for _, c := range cmds {
+		for _, id := range c.instances {
+			inv := c.invs[id]
+			if prev, seen := out[id]; seen && !supersedes(inv, prev) {
+				continue
+			}
+			out[id] = inv
+		}
+	}
+	return out
+}
+
+// supersedes reports whether inv tells more of an instance's outcome than
+// prev, both invocations of commands sent to it.
+func supersedes(inv, prev invocation) bool {
+	switch {
+	case !prev.ended():
+		return false
+	case !inv.ended():
+		return true
+	case lockedOut(inv) != lockedOut(prev):
+		return lockedOut(prev)
+	case inv.finished.IsZero() || prev.finished.IsZero():
+		return false
+	}
+	return inv.finished.After(prev.finished)
+}
+
+// lockedOut reports whether the script gave up waiting for another run of
+// itself on the instance, having changed nothing.
+func lockedOut(inv invocation) bool { return parseOutput(inv.output).code == codeLocked }
+
+// codeLocked is the script's error code when another run of it held the
+// instance's lock for longer than it waits.
+const codeLocked = "locked"
 
 // waitEnded is the error of a wait whose context ended: nil when only the
 // wait's own deadline passed, ctx's error (the run's timeout or its
@@ -178,7 +353,10 @@ func (r *runner) waitEnded(ctx context.Context, what string) error {
 }
 
 // list is one ListCommandInvocations of c, page after page.
-func (r *runner) list(ctx context.Context, c *sentCommand, invs map[string]invocation) error {
+func (r *runner) list(ctx context.Context, c *sentCommand) error {
+	if c.invs == nil {
+		c.invs = map[string]invocation{}
+	}
 	in := &ssm.ListCommandInvocationsInput{CommandId: aws.String(c.id), Details: true, MaxResults: aws.Int32(maxInvocationsPerPage)}
 	for range maxInvocationsListPage {
 		out, err := r.c.SSM.ListCommandInvocations(ctx, in)
@@ -186,7 +364,7 @@ func (r *runner) list(ctx context.Context, c *sentCommand, invs map[string]invoc
 			return awserr.Wrap(err, "ssm:ListCommandInvocations", "command "+c.id)
 		}
 		for _, ci := range out.CommandInvocations {
-			invs[aws.ToString(ci.InstanceId)] = invocationOf(ci)
+			c.invs[aws.ToString(ci.InstanceId)] = invocationOf(ci)
 		}
 		if aws.ToString(out.NextToken) == "" {
 			return nil
@@ -197,21 +375,25 @@ func (r *runner) list(ctx context.Context, c *sentCommand, invs map[string]invoc
 }
 
 func invocationOf(ci ssmtypes.CommandInvocation) invocation {
-	v := invocation{status: ci.Status, details: aws.ToString(ci.StatusDetails), listed: true}
+	v := invocation{command: aws.ToString(ci.CommandId), status: ci.Status, details: aws.ToString(ci.StatusDetails), listed: true}
 	var outputs []string
 	for _, p := range ci.CommandPlugins {
 		outputs = append(outputs, aws.ToString(p.Output))
 		if p.ResponseCode != 0 {
 			v.exitCode = p.ResponseCode
 		}
+		if t := aws.ToTime(p.ResponseFinishDateTime); t.After(v.finished) {
+			v.finished = t
+		}
 	}
 	v.output = strings.Join(outputs, "\n")
 	return v
 }
 
-func allEnded(invs map[string]invocation, ids []string) bool {
-	for _, id := range ids {
-		if !invs[id].ended() {
+// ended reports whether every invocation of c reached a terminal state.
+func (c *sentCommand) ended() bool {
+	for _, id := range c.instances {
+		if !c.invs[id].ended() {
 			return false
 		}
 	}
@@ -221,13 +403,13 @@ func allEnded(invs map[string]invocation, ids []string) bool {
 // cancelUnfinished asks SSM to cancel the invocations that have not ended,
 // so that none of them changes an instance after the step stopped following
 // it. It runs even after ctx was cancelled; its failure is only logged.
-func (r *runner) cancelUnfinished(ctx context.Context, cmds []*sentCommand, invs map[string]invocation) {
+func (r *runner) cancelUnfinished(ctx context.Context, cmds []*sentCommand) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	for _, c := range cmds {
 		var ids []string
 		for _, id := range c.instances {
-			if !invs[id].ended() {
+			if !c.invs[id].ended() {
 				ids = append(ids, id)
 			}
 		}

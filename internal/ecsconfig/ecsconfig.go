@@ -24,6 +24,8 @@ type SSM interface {
 	SendCommand(ctx context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
 	ListCommandInvocations(ctx context.Context, in *ssm.ListCommandInvocationsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error)
 	CancelCommand(ctx context.Context, in *ssm.CancelCommandInput, optFns ...func(*ssm.Options)) (*ssm.CancelCommandOutput, error)
+	ListCommands(ctx context.Context, in *ssm.ListCommandsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error)
+	DescribeParameters(ctx context.Context, in *ssm.DescribeParametersInput, optFns ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error)
 }
 
 // ECS is the part of ECS the step calls; *ecs.Client satisfies it.
@@ -98,6 +100,10 @@ type Options struct {
 	// Timeout bounds the whole of Apply or Rollback (0: only ctx does). Every
 	// wait inside ends by then.
 	Timeout time.Duration
+	// Deadline is when the whole run has certainly ended: the parameter's
+	// description names it, so that a later run deletes a parameter that a
+	// killed run left. Zero: a day after Timeout.
+	Deadline time.Time
 	// ExecutionTimeout is each command's executionTimeout on the instance.
 	ExecutionTimeout time.Duration
 	// AgentTimeout bounds each wait for a batch's agents to connect again.

@@ -94,6 +94,16 @@ type fake struct {
 
 	maxAway      int      // most agents disconnected at once
 	sentWhileOff []string // apply/rollback commands sent while an agent was away
+
+	// twice makes every SendCommand of these modes start two commands,
+	// answering with the second's id, as SSM does when the first answer is
+	// lost and the SDK sends the call again.
+	twice map[string]bool
+	// sendErr, when set, fails SendCommand after it started its command.
+	sendErr error
+	// sentWhileRunning pairs the first instance of an apply or rollback
+	// with an instance on which a command still ran when it was sent.
+	sentWhileRunning [][2]string
 }
 
 func newFake(t *testing.T, insts []Instance) *fake {
@@ -161,6 +171,27 @@ func (f *fake) SendCommand(ctx context.Context, in *ssm.SendCommandInput, _ ...f
 		return nil, apiErr("ValidationException", "more than 50 instance ids")
 	}
 	mode := strings.Fields(strings.TrimPrefix(aws.ToString(in.Comment), commentPrefix))[0]
+	if mode != modePreflight {
+		for _, prev := range f.commands {
+			for _, inv := range prev.invs {
+				if !inv.done && !inv.r.never {
+					f.sentWhileRunning = append(f.sentWhileRunning, [2]string{in.InstanceIds[0], inv.instance})
+				}
+			}
+		}
+	}
+	if f.twice[mode] {
+		f.start(in, mode)
+	}
+	c := f.start(in, mode)
+	if f.sendErr != nil {
+		return nil, f.sendErr
+	}
+	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(c.id)}}, nil
+}
+
+// start makes one command of in, under f.mu.
+func (f *fake) start(in *ssm.SendCommandInput, mode string) *fakeCommand {
 	c := &fakeCommand{id: fmt.Sprintf("cmd-%d-%s", len(f.commands)+1, mode), mode: mode, in: in}
 	f.log = append(f.log, "SendCommand "+mode)
 	if mode != modePreflight && f.away() > 0 {
@@ -177,7 +208,7 @@ func (f *fake) SendCommand(ctx context.Context, in *ssm.SendCommandInput, _ ...f
 		c.invs = append(c.invs, &fakeInvocation{instance: id, left: f.polls, r: r})
 	}
 	f.commands = append(f.commands, c)
-	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(c.id)}}, nil
+	return c
 }
 
 func (f *fake) command(id string) *fakeCommand {
@@ -312,4 +343,33 @@ func (f *fake) sent(mode string) []*fakeCommand {
 		}
 	}
 	return out
+}
+
+// ListCommands lists every command, newest first, as SSM does; the
+// filters the step sends are not modelled here (awsfake models them).
+func (f *fake) ListCommands(ctx context.Context, in *ssm.ListCommandsInput, _ ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = append(f.log, "ListCommands")
+	out := &ssm.ListCommandsOutput{}
+	for i := len(f.commands) - 1; i >= 0; i-- {
+		c := f.commands[i]
+		out.Commands = append(out.Commands, ssmtypes.Command{CommandId: aws.String(c.id), Comment: c.in.Comment, InstanceIds: c.in.InstanceIds})
+	}
+	return out, nil
+}
+
+// DescribeParameters lists the parameters by name, with the description
+// each was created with.
+func (f *fake) DescribeParameters(ctx context.Context, in *ssm.DescribeParametersInput, _ ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = append(f.log, "DescribeParameters")
+	out := &ssm.DescribeParametersOutput{}
+	for _, p := range f.puts {
+		if _, ok := f.params[aws.ToString(p.Name)]; ok {
+			out.Parameters = append(out.Parameters, ssmtypes.ParameterMetadata{Name: p.Name, Description: p.Description, Type: p.Type})
+		}
+	}
+	return out, nil
 }

@@ -78,6 +78,14 @@ func Rollback(ctx context.Context, c Clients, instances []Instance, o Options) (
 	return r.res, r.batches(ctx, modeRollback)
 }
 
+// sendAll sends mode to insts and adds the second deliveries of what it
+// sent, so that every command that runs is waited for.
+func (r *runner) sendAll(ctx context.Context, mode string, insts []Instance) ([]*sentCommand, error) {
+	cmds, sendErr := r.send(ctx, mode, insts)
+	dups, dupErr := r.duplicates(ctx, cmds)
+	return append(cmds, dups...), errors.Join(sendErr, dupErr)
+}
+
 // runner is one Apply or Rollback.
 type runner struct {
 	c         Clients
@@ -87,10 +95,14 @@ type runner struct {
 	byID      map[string]int // EC2 instance id → index in res.Instances
 	inlineB64 string
 	lastErr   error // the last failed look, retried at the next poll
+	calls     int   // SendCommand calls so far: each comment is numbered
+	// started is when the step began: the run's commands are listed
+	// from then on.
+	started time.Time
 }
 
 func newRunner(c Clients, instances []Instance, o Options) (*runner, error) {
-	r := &runner{c: c, insts: instances, byID: map[string]int{}}
+	r := &runner{c: c, insts: instances, byID: map[string]int{}, started: time.Now()}
 	for i, inst := range instances {
 		r.res.Instances = append(r.res.Instances, Outcome{Instance: inst, Status: StatusSkipped, Detail: "not reached"})
 		r.byID[inst.EC2InstanceID] = i
@@ -146,15 +158,17 @@ func (r *runner) batchSize() int {
 func (r *runner) preflight(ctx context.Context) error {
 	r.log(fmt.Sprintf("preflight: read-only check of %d instances", len(r.insts)))
 	start := time.Now()
-	cmds, sendErr := r.send(ctx, modePreflight, r.insts)
+	cmds, sendErr := r.sendAll(ctx, modePreflight, r.insts)
 	for _, c := range cmds {
 		r.res.PreflightCommandIDs = append(r.res.PreflightCommandIDs, c.id)
 		for _, id := range c.instances {
-			r.outcome(id).CommandID = c.id
+			if !c.duplicate {
+				r.outcome(id).CommandID = c.id
+			}
 		}
 	}
 	invs, waitErr := r.wait(ctx, cmds)
-	r.cancelUnfinished(ctx, cmds, invs)
+	r.cancelUnfinished(ctx, cmds)
 	if sendErr != nil || waitErr != nil {
 		err := errors.Join(sendErr, waitErr)
 		for i := range r.res.Instances {
@@ -164,6 +178,9 @@ func (r *runner) preflight(ctx context.Context) error {
 	}
 	var failed []Outcome
 	for _, c := range cmds {
+		if c.duplicate {
+			continue // its instances are judged with the command it repeats
+		}
 		for _, id := range c.instances {
 			inv := invs[id]
 			if inv.succeeded() {
@@ -222,17 +239,20 @@ func (r *runner) batches(ctx context.Context, mode string) error {
 // be followed to its end (a SendCommand failed, ctx ended, access denied).
 func (r *runner) runBatch(ctx context.Context, mode, label string, g []Instance) ([]Outcome, error) {
 	start := time.Now()
-	cmds, sendErr := r.send(ctx, mode, g)
+	cmds, sendErr := r.sendAll(ctx, mode, g)
 	sentTo := map[string]*sentCommand{}
 	for _, c := range cmds {
 		for _, id := range c.instances {
+			if sentTo[id] != nil {
+				continue // a second delivery: the first names the instance's command
+			}
 			sentTo[id] = c
 			o := r.outcome(id)
 			o.CommandID, o.Detail = c.id, ""
 		}
 	}
 	invs, waitErr := r.wait(ctx, cmds)
-	r.cancelUnfinished(ctx, cmds, invs)
+	r.cancelUnfinished(ctx, cmds)
 
 	var succeeded, failed []Instance
 	for _, inst := range g {
