@@ -48,7 +48,9 @@ type Resource struct {
 }
 
 // Cluster is the lock of a cluster.
-func Cluster(nameOrARN string) Resource { return Resource{Kind: "cluster", ID: awsname.Short(nameOrARN)} }
+func Cluster(nameOrARN string) Resource {
+	return Resource{Kind: "cluster", ID: awsname.Short(nameOrARN)}
+}
 
 // Secret is the lock of a secret, by its ARN.
 func Secret(arn string) Resource { return Resource{Kind: "secret", ID: arn} }
