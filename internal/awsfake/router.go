@@ -106,6 +106,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = s.serve(w, r, req)
 	}
 	s.record(Call{Service: req.service, Operation: req.op, Input: req.input, ErrorCode: code, At: at, AccessKeyID: keyID})
+	if code == LostAnswerCode {
+		// Recorded first, so that the log has it before the client's retry.
+		dropConnection(w)
+	}
 }
 
 // instanceSideFor is the instance side when r is for it (see
@@ -164,7 +168,8 @@ func signingKeyID(authorization string) string {
 	return id
 }
 
-// serve returns the error code it answered with, "" on success.
+// serve returns the error code it answered with, "" on success, or
+// LostAnswerCode when it wrote nothing because the answer is to be lost.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) string {
 	fail := func(e *apiError) string {
 		s.writeError(w, req, e)
@@ -213,6 +218,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) str
 		if err != nil {
 			return fail(asAPIError(err))
 		}
+		if s.loseAnswer(req) {
+			return LostAnswerCode
+		}
 		s.writeXML(w, req.op, out)
 		return ""
 	}
@@ -226,6 +234,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) str
 	s.unlock()
 	if err != nil {
 		return fail(asAPIError(err))
+	}
+	if s.loseAnswer(req) {
+		return LostAnswerCode // ServeHTTP drops the connection once the call is recorded
 	}
 	// The call took effect; a slow reply makes the caller give up before
 	// it learns so, as a cancelled job does.

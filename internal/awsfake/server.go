@@ -65,6 +65,10 @@ type Server struct {
 	issued map[string]time.Time
 	// replyLatency delays the answer of a call that already took effect.
 	replyLatency map[string]time.Duration
+	// lose are the operations of LoseAnswer; lostCount counts the answers
+	// dropped, by operation.
+	lose      map[string]*lostAnswers
+	lostCount map[string]int
 	// regDenyMessage words the registry's 401 answer; "" is the usual one.
 	regDenyMessage string
 	calls          []Call
