@@ -38,9 +38,12 @@ type ssmInput struct {
 	KeyId          string
 	Tier           string
 
+	// Filters: DescribeInstanceInformation's and DescribeParameters'
+	// (Key, Values), ListCommands' CommandFilter (key, value).
 	Filters []struct {
 		Key    string
 		Values []string
+		Value  *string
 	}
 	InstanceInformationFilterList []struct {
 		Key      string `json:"key"`
