@@ -20,6 +20,7 @@ var ssmOps = map[string]jsonHandler{
 	"PutParameter":                ssmPutParameter,
 	"GetParameter":                ssmGetParameter,
 	"DeleteParameter":             ssmDeleteParameter,
+	"DescribeParameters":          ssmDescribeParameters,
 	"DescribeInstanceInformation": ssmDescribeInstanceInformation,
 	"SendCommand":                 ssmSendCommand,
 	"ListCommands":                ssmListCommands,
