@@ -97,7 +97,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := classify(r, body)
 	keyID := signingKeyID(r.Header.Get("Authorization"))
 	var code string
-	if side != nil {
+	if s.getParameterThrottled(r) {
+		// Parameter Store's throughput quota, ahead of the instance side.
+		e := errorf("ThrottlingException", "Rate exceeded")
+		s.writeError(w, req, e)
+		code = e.Code
+	} else if side != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &errorTypeRecorder{ResponseWriter: w}
 		s.serveInstanceSide(side, rec, r)
