@@ -73,8 +73,9 @@ func (s *Server) Inject(op string, f Fault) {
 }
 
 // Lift removes every fault of op (Fail, Inject, DenyAccess, Throttle,
-// Latency, SlowReply and LoseAnswer), so that a test can run again on a healthy AWS.
-// Lift("*") removes those installed for "*"; LiftAll removes every one.
+// Latency, SlowReply and LoseAnswer), so that a test can run again on a
+// healthy AWS. Lift("*") removes those installed for "*"; LiftAll removes
+// every one. LimitGetParameter's quota is not a fault and stays.
 func (s *Server) Lift(op string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
