@@ -11,7 +11,7 @@ type Call struct {
 	Service   string          // "ecs", "secretsmanager", "ssm", "sts"
 	Operation string          // e.g. "DescribeServices"
 	Input     json.RawMessage // the JSON body; for STS the form as a JSON object
-	ErrorCode string          // "" when it succeeded
+	ErrorCode string          // "" when it succeeded; LostAnswerCode when it took effect but its answer was lost
 	At        time.Time       // when it arrived
 	// AccessKeyID signed the request ("" when unsigned): it shows whose
 	// credentials the caller used, e.g. an assumed role's.
@@ -48,12 +48,12 @@ func (s *Server) CallCount(op string) int {
 }
 
 // MutatingCalls are the calls that changed something: a write that
-// succeeded. A throttled or denied attempt changed nothing, so it is left
-// out.
+// succeeded, whether its answer arrived or was lost (LoseAnswer). A
+// throttled or denied attempt changed nothing, so it is left out.
 func (s *Server) MutatingCalls() []Call {
 	var out []Call
 	for _, c := range s.Calls() {
-		if c.ErrorCode == "" && isMutating(c.Operation) {
+		if (c.ErrorCode == "" || c.ErrorCode == LostAnswerCode) && isMutating(c.Operation) {
 			out = append(out, c)
 		}
 	}

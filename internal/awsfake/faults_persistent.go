@@ -73,8 +73,9 @@ func (s *Server) Inject(op string, f Fault) {
 }
 
 // Lift removes every fault of op (Fail, Inject, DenyAccess, Throttle,
-// Latency and SlowReply), so that a test can run again on a healthy AWS.
-// Lift("*") removes those installed for "*"; LiftAll removes every one.
+// Latency, SlowReply and LoseAnswer), so that a test can run again on a
+// healthy AWS. Lift("*") removes those installed for "*"; LiftAll removes
+// every one. LimitGetParameter's quota is not a fault and stays.
 func (s *Server) Lift(op string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,6 +85,7 @@ func (s *Server) Lift(op string) {
 	delete(s.faults.streak, op)
 	delete(s.faults.latency, op)
 	delete(s.replyLatency, op)
+	delete(s.lose, op)
 }
 
 // LiftAll removes every fault of every operation.
@@ -93,12 +95,13 @@ func (s *Server) LiftAll() {
 	s.persistent = nil
 	s.faults = newFaultSet()
 	s.replyLatency = nil
+	s.lose = nil
 }
 
 // notePersistent counts a finished call towards the faults armed After it.
 // Called under s.mu.
 func (s *Server) notePersistent(c Call) {
-	if c.ErrorCode != "" {
+	if c.ErrorCode != "" && c.ErrorCode != LostAnswerCode {
 		return
 	}
 	for _, f := range s.persistent {

@@ -97,7 +97,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := classify(r, body)
 	keyID := signingKeyID(r.Header.Get("Authorization"))
 	var code string
-	if side != nil {
+	if s.getParameterThrottled(r) {
+		// Parameter Store's throughput quota, ahead of the instance side.
+		e := errorf("ThrottlingException", "Rate exceeded")
+		s.writeError(w, req, e)
+		code = e.Code
+	} else if side != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &errorTypeRecorder{ResponseWriter: w}
 		s.serveInstanceSide(side, rec, r)
@@ -106,6 +111,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = s.serve(w, r, req)
 	}
 	s.record(Call{Service: req.service, Operation: req.op, Input: req.input, ErrorCode: code, At: at, AccessKeyID: keyID})
+	if code == LostAnswerCode {
+		// Recorded first, so that the log has it before the client's retry.
+		dropConnection(w)
+	}
 }
 
 // instanceSideFor is the instance side when r is for it (see
@@ -164,7 +173,8 @@ func signingKeyID(authorization string) string {
 	return id
 }
 
-// serve returns the error code it answered with, "" on success.
+// serve returns the error code it answered with, "" on success, or
+// LostAnswerCode when it wrote nothing because the answer is to be lost.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) string {
 	fail := func(e *apiError) string {
 		s.writeError(w, req, e)
@@ -213,6 +223,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) str
 		if err != nil {
 			return fail(asAPIError(err))
 		}
+		if s.loseAnswer(req) {
+			return LostAnswerCode
+		}
 		s.writeXML(w, req.op, out)
 		return ""
 	}
@@ -226,6 +239,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *request) str
 	s.unlock()
 	if err != nil {
 		return fail(asAPIError(err))
+	}
+	if s.loseAnswer(req) {
+		return LostAnswerCode // ServeHTTP drops the connection once the call is recorded
 	}
 	// The call took effect; a slow reply makes the caller give up before
 	// it learns so, as a cancelled job does.

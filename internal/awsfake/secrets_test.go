@@ -122,3 +122,58 @@ func TestSecretErrors(t *testing.T) {
 		t.Fatalf("missing stage: %v", err)
 	}
 }
+
+// Moving AWSCURRENT back (a rollback) works once; the same call again names
+// a RemoveFromVersionId that no longer holds the label and is refused as
+// moto refuses it, and nothing moves.
+func TestUpdateSecretVersionStageRepeatedIsRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	arn := f.CreateSecret("s", "v1")
+	first := f.SecretVersions(arn)[0].VersionID
+	out, err := f.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("v2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := aws.ToString(out.VersionId)
+	move := func(remove string) error {
+		in := &secretsmanager.UpdateSecretVersionStageInput{
+			SecretId: aws.String(arn), VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(first),
+		}
+		if remove != "" {
+			in.RemoveFromVersionId = aws.String(remove)
+		}
+		_, err := f.sm.UpdateSecretVersionStage(ctx, in)
+		return err
+	}
+	var bad *smtypes.InvalidParameterException
+	err = move("")
+	if !errors.As(err, &bad) || bad.ErrorMessage() != "The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is currently attached to version "+
+		second+", so you must explicitly reference that version in RemoveFromVersionId." {
+		t.Fatalf("no RemoveFromVersionId: %v", err)
+	}
+	if err := move(second); err != nil {
+		t.Fatal(err)
+	}
+	want := func() {
+		t.Helper()
+		v := f.SecretVersions(arn)
+		if !slices.Equal(v[0].Stages, []string{"AWSCURRENT"}) || !slices.Equal(v[1].Stages, []string{"AWSPREVIOUS"}) {
+			t.Fatalf("stages %+v", v)
+		}
+	}
+	want()
+	err = move(second)
+	if !errors.As(err, &bad) || bad.ErrorMessage() != "Version stage AWSCURRENT not found in version "+second {
+		t.Fatalf("repeated move: %v", err)
+	}
+	want()
+	if err := move("00000000-0000-0000-0000-000000000000"); !errors.As(err, &bad) || bad.ErrorMessage() != "Not a valid version: 00000000-0000-0000-0000-000000000000" {
+		t.Fatalf("unknown RemoveFromVersionId: %v", err)
+	}
+	// Moving the label to the version that holds it changes nothing.
+	if err := move(first); err != nil {
+		t.Fatal(err)
+	}
+	want()
+}

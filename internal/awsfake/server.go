@@ -37,6 +37,9 @@ type Options struct {
 	// CommandConcurrency bounds how many SSM invocations run bash at once
 	// across the fake; default 8.
 	CommandConcurrency int
+	// GetParameterTPS, when above zero, holds GetParameter to that many
+	// transactions a second across the fake (see LimitGetParameter).
+	GetParameterTPS float64
 }
 
 const (
@@ -65,6 +68,12 @@ type Server struct {
 	issued map[string]time.Time
 	// replyLatency delays the answer of a call that already took effect.
 	replyLatency map[string]time.Duration
+	// lose are the operations of LoseAnswer; lostCount counts the answers
+	// dropped, by operation.
+	lose      map[string]*lostAnswers
+	lostCount map[string]int
+	// getParamBucket is LimitGetParameter's quota; nil when unlimited.
+	getParamBucket *tokenBucket
 	// regDenyMessage words the registry's 401 answer; "" is the usual one.
 	regDenyMessage string
 	calls          []Call
@@ -119,6 +128,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.world = newWorld(opts.Region, opts.AccountID, opts.Tick, s.startTask)
 	s.instanceSide = s.defaultInstanceSide()
+	s.LimitGetParameter(opts.GetParameterTPS, 0)
 	s.awsSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.regSrv = &http.Server{Handler: http.HandlerFunc(s.serveRegistry), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.awsSrv.Serve(awsLn) }()

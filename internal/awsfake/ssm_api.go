@@ -20,6 +20,7 @@ var ssmOps = map[string]jsonHandler{
 	"PutParameter":                ssmPutParameter,
 	"GetParameter":                ssmGetParameter,
 	"DeleteParameter":             ssmDeleteParameter,
+	"DescribeParameters":          ssmDescribeParameters,
 	"DescribeInstanceInformation": ssmDescribeInstanceInformation,
 	"SendCommand":                 ssmSendCommand,
 	"ListCommands":                ssmListCommands,
@@ -388,39 +389,147 @@ func ssmMaxResults(in *ssmInput) error {
 }
 
 // commandQuery reads what ListCommands and ListCommandInvocations share: the
-// page size, no filters, and the CommandId, if any, as the command it names
-// (want) or none when no such command exists, which lists nothing.
-func (s *Server) commandQuery(body []byte, op string) (in *ssmInput, want *command, none bool, err error) {
+// page size, the filters (as match), and the CommandId, if any, as the
+// command it names (want) or none when no such command exists, which lists
+// nothing.
+func (s *Server) commandQuery(body []byte, op string) (in *ssmInput, match commandMatch, want *command, none bool, err error) {
 	if in, err = decodeSSM(body); err != nil {
-		return nil, nil, false, err
+		return nil, nil, nil, false, err
 	}
 	if err := ssmMaxResults(in); err != nil {
-		return nil, nil, false, err
+		return nil, nil, nil, false, err
 	}
-	if len(in.Filters) > 0 {
-		return nil, nil, false, errorf("InvalidFilterKey", "awsfake does not model %s filters", op)
+	if match, err = commandFilters(in, op); err != nil {
+		return nil, nil, nil, false, err
 	}
 	if in.CommandId == "" {
-		return in, nil, false, nil
+		return in, match, nil, false, nil
 	}
 	if want, err = s.findCommand(in.CommandId); err != nil {
-		return nil, nil, false, err
+		return nil, nil, nil, false, err
 	}
-	return in, want, want == nil, nil
+	return in, match, want, want == nil, nil
+}
+
+// commandMatch tells whether a command (ListCommands) or an invocation
+// (ListCommandInvocations) passes every filter: requested is when the
+// command was sent, status and details its status and status details.
+type commandMatch func(requested time.Time, status, details string, done bool) bool
+
+// Status values each operation's Status filter takes (CommandFilter, API
+// reference). TimedOut includes delivery and execution time-outs.
+var (
+	listCommandsStatuses = []string{"Pending", "InProgress", "Success", "Cancelled", "Failed", "TimedOut",
+		"AccessDenied", "DeliveryTimedOut", "ExecutionTimedOut", "Incomplete", "NoInstancesInTag", "LimitExceeded"}
+	listInvocationsStatuses = []string{"Pending", "InProgress", "Delayed", "Success", "Cancelled", "Failed", "TimedOut",
+		"AccessDenied", "DeliveryTimedOut", "ExecutionTimedOut", "Undeliverable", "InvalidPlatform", "Terminated"}
+	commandFilterKeys = []string{"InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName"}
+)
+
+// commandFilters reads ListCommands' and ListCommandInvocations' Filters as
+// the SSM API reference defines them (CommandFilter; ListCommands: 1 to 5
+// filters), all of which must hold:
+//
+//   - InvokedAfter, InvokedBefore: a timestamp such as 2024-07-07T00:00:00Z;
+//     commands sent at or after it, or before it.
+//   - Status: one of the operation's status values; a value that is a status
+//     matches it, one that is a status detail (DeliveryTimedOut,
+//     ExecutionTimedOut, Terminated, ...) matches that detail. The fake's
+//     time-outs are all execution time-outs.
+//   - ExecutionStage (ListCommands only): Executing (not yet ended) or
+//     Complete.
+//   - DocumentName: the document's name.
+//
+// A key outside the enum fails the model's validation (ValidationException);
+// ExecutionStage on ListCommandInvocations is InvalidFilterKey. AWS does not
+// document its answer to a value it cannot use, and ListCommands lists no
+// InvalidFilterValue among its errors; the fake answers InvalidFilterValue,
+// as SSM's other filtered lists do.
+func commandFilters(in *ssmInput, op string) (commandMatch, error) {
+	switch {
+	case in.Filters == nil:
+		return func(time.Time, string, string, bool) bool { return true }, nil
+	case len(in.Filters) < 1:
+		return nil, validation("[]", "filters", "Member must have length greater than or equal to 1")
+	case len(in.Filters) > 5:
+		return nil, validation(len(in.Filters), "filters", "Member must have length less than or equal to 5")
+	}
+	statuses := listCommandsStatuses
+	if op == "ListCommandInvocations" {
+		statuses = listInvocationsStatuses
+	}
+	var preds []commandMatch
+	for i, f := range in.Filters {
+		if !slices.Contains(commandFilterKeys, f.Key) {
+			return nil, validation(f.Key, fmt.Sprintf("filters.%d.member.key", i+1),
+				"Member must satisfy enum value set: ["+strings.Join(commandFilterKeys, ", ")+"]")
+		}
+		if f.Value == nil || *f.Value == "" {
+			return nil, validation(aws.ToString(f.Value), fmt.Sprintf("filters.%d.member.value", i+1), "Member must have length greater than or equal to 1")
+		}
+		v := *f.Value
+		bad := func(valid string) error {
+			return errorf("InvalidFilterValue", "The filter value %s is not valid for the filter key %s. Valid values: %s", v, f.Key, valid)
+		}
+		switch f.Key {
+		case "InvokedAfter", "InvokedBefore":
+			at, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, bad("a timestamp such as 2024-07-07T00:00:00Z")
+			}
+			after := f.Key == "InvokedAfter"
+			preds = append(preds, func(req time.Time, _, _ string, _ bool) bool {
+				if after {
+					return !req.Before(at)
+				}
+				return req.Before(at)
+			})
+		case "Status":
+			if !slices.Contains(statuses, v) {
+				return nil, bad("[" + strings.Join(statuses, ", ") + "]")
+			}
+			preds = append(preds, func(_ time.Time, status, details string, _ bool) bool {
+				return v == status || v == details || (v == "ExecutionTimedOut" && status == string(ssmtypes.CommandStatusTimedOut))
+			})
+		case "ExecutionStage":
+			if op == "ListCommandInvocations" {
+				return nil, errorf("InvalidFilterKey", "The ExecutionStage filter can't be used with the ListCommandInvocations operation, only with ListCommands.")
+			}
+			if v != "Executing" && v != "Complete" {
+				return nil, bad("[Executing, Complete]")
+			}
+			complete := v == "Complete"
+			preds = append(preds, func(_ time.Time, _, _ string, done bool) bool { return done == complete })
+		case "DocumentName":
+			preds = append(preds, func(time.Time, string, string, bool) bool { return v == "AWS-RunShellScript" })
+		}
+	}
+	return func(req time.Time, status, details string, done bool) bool {
+		for _, p := range preds {
+			if !p(req, status, details, done) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 // ssmListCommands: newest first, 50 a page by default (MaxResults 1–50).
 func ssmListCommands(s *Server, body []byte, _ time.Time) (smithy.Serializable, error) {
-	in, want, none, err := s.commandQuery(body, "ListCommands")
+	in, match, want, none, err := s.commandQuery(body, "ListCommands")
 	if err != nil {
 		return nil, err
 	}
 	if none {
 		return &ssm.ListCommandsOutput{Commands: []ssmtypes.Command{}}, nil
 	}
-	var all []ssmtypes.Command
+	all := []ssmtypes.Command{}
 	for _, cmd := range slices.Backward(s.ssm.commands) {
 		if (want != nil && cmd != want) || (in.InstanceId != "" && !slices.Contains(cmd.instanceIDs, in.InstanceId)) {
+			continue
+		}
+		status, details, completed, _ := cmd.status()
+		if !match(cmd.requested, string(status), details, int(completed) == len(cmd.invocations)) {
 			continue
 		}
 		all = append(all, s.commandView(cmd))
@@ -440,7 +549,7 @@ func ssmListCommands(s *Server, body []byte, _ time.Time) (smithy.Serializable, 
 // aws/amazon-ssm-agent agent/framework/processor/executer/iohandler
 // TruncateOutput).
 func ssmListCommandInvocations(s *Server, body []byte, now time.Time) (smithy.Serializable, error) {
-	in, want, none, err := s.commandQuery(body, "ListCommandInvocations")
+	in, match, want, none, err := s.commandQuery(body, "ListCommandInvocations")
 	if err != nil {
 		return nil, err
 	}
@@ -454,6 +563,9 @@ func ssmListCommandInvocations(s *Server, body []byte, now time.Time) (smithy.Se
 		}
 		for _, inv := range cmd.invocations {
 			if in.InstanceId != "" && inv.instance.ec2ID != in.InstanceId {
+				continue
+			}
+			if !match(cmd.requested, string(inv.status), inv.details, inv.done()) {
 				continue
 			}
 			all = append(all, s.invocationView(inv, in.Details))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -23,8 +24,11 @@ import (
 type parameter struct {
 	name, typ, value string
 	keyID            string
+	tier             ssmtypes.ParameterTier // Standard or Advanced, as assigned
+	description      string
 	version          int64
 	modified         time.Time
+	modifiedBy       string // the ARN of who wrote the current version
 }
 
 // ssmInput holds the request members the SSM operations read, named as
@@ -37,14 +41,23 @@ type ssmInput struct {
 	WithDecryption *bool
 	KeyId          string
 	Tier           string
+	Description    *string
 
+	// Filters: DescribeInstanceInformation's and DescribeParameters'
+	// (Key, Values), ListCommands' CommandFilter (key, value).
 	Filters []struct {
 		Key    string
 		Values []string
+		Value  *string
 	}
 	InstanceInformationFilterList []struct {
 		Key      string `json:"key"`
 		ValueSet []string
+	}
+	ParameterFilters []struct {
+		Key    string
+		Option *string
+		Values []string
 	}
 	MaxResults *int32
 	NextToken  string
@@ -100,13 +113,19 @@ func ssmPutParameter(s *Server, body []byte, now time.Time) (smithy.Serializable
 	if in.Value == nil {
 		return nil, validation("null", "value", "Member must not be null")
 	}
-	tier := orDefault(in.Tier, string(ssmtypes.ParameterTierStandard))
-	if tier == string(ssmtypes.ParameterTierStandard) && len(*in.Value) > 4096 {
-		return nil, errorf("ValidationException", "Standard tier parameters support a maximum parameter value of 4096 characters. "+
-			"To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.")
+	if *in.Value == "" {
+		return nil, validation("", "value", "Member must have length greater than or equal to 1")
+	}
+	if in.Description != nil && utf8.RuneCountInString(*in.Description) > 1024 {
+		return nil, validation(*in.Description, "description", "Member must have length less than or equal to 1024")
 	}
 	if in.Type != "" && in.Type != "String" && in.Type != "StringList" && in.Type != "SecureString" {
 		return nil, validation(in.Type, "type", "Member must satisfy enum value set: [SecureString, StringList, String]")
+	}
+	switch ssmtypes.ParameterTier(in.Tier) {
+	case "", ssmtypes.ParameterTierStandard, ssmtypes.ParameterTierAdvanced, ssmtypes.ParameterTierIntelligentTiering:
+	default:
+		return nil, validation(in.Tier, "tier", "Member must satisfy enum value set: [Standard, Advanced, Intelligent-Tiering]")
 	}
 	p := s.ssm.params[name]
 	switch {
@@ -114,7 +133,12 @@ func ssmPutParameter(s *Server, body []byte, now time.Time) (smithy.Serializable
 		return nil, errorf("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
 	case p == nil && in.Type == "":
 		return nil, errorf("ValidationException", "A parameter type is required when you create a parameter.")
-	case p == nil:
+	}
+	tier, err := parameterTier(ssmtypes.ParameterTier(in.Tier), p, len(*in.Value))
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
 		p = &parameter{name: name}
 		s.ssm.params[name] = p
 	}
@@ -124,9 +148,52 @@ func ssmPutParameter(s *Server, body []byte, now time.Time) (smithy.Serializable
 	if p.typ == "SecureString" {
 		p.keyID = orDefault(in.KeyId, "alias/aws/ssm")
 	}
-	p.value, p.modified = *in.Value, now
+	if in.Description != nil {
+		p.description = *in.Description
+	}
+	p.value, p.modified, p.tier, p.modifiedBy = *in.Value, now, tier, s.callerArn()
 	p.version++
-	return &ssm.PutParameterOutput{Version: p.version, Tier: ssmtypes.ParameterTier(tier)}, nil
+	return &ssm.PutParameterOutput{Version: p.version, Tier: tier}, nil
+}
+
+// parameterTier is the tier PutParameter gives the parameter, or its
+// refusal (PutParameterInput.Tier, SDK docs; the tiers in the Systems
+// Manager User Guide, "Managing parameter tiers"): Standard holds at most
+// 4096 bytes, Advanced 8192; an Advanced parameter cannot go back to
+// Standard; Intelligent-Tiering picks Advanced only when the value needs
+// it (parameter policies, its other reason, are not modelled); no tier
+// keeps the parameter's tier, else the default tier, Standard. The
+// Standard message is AWS's own (quoted in error reports); AWS documents
+// neither, and the Advanced one is as users report it.
+func parameterTier(asked ssmtypes.ParameterTier, p *parameter, size int) (ssmtypes.ParameterTier, error) {
+	current := ssmtypes.ParameterTierStandard
+	if p != nil {
+		current = p.tier
+	}
+	tier := asked
+	switch asked {
+	case "":
+		tier = current
+	case ssmtypes.ParameterTierIntelligentTiering:
+		tier = ssmtypes.ParameterTierStandard
+		if size > 4096 || current == ssmtypes.ParameterTierAdvanced {
+			tier = ssmtypes.ParameterTierAdvanced
+		}
+	case ssmtypes.ParameterTierStandard:
+		if current == ssmtypes.ParameterTierAdvanced {
+			return "", errorf("ValidationException", "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier "+
+				"to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.")
+		}
+	}
+	switch {
+	case tier == ssmtypes.ParameterTierStandard && size > 4096:
+		return "", errorf("ValidationException", "Standard tier parameters support a maximum parameter value of 4096 characters. "+
+			"To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. "+
+			"For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html")
+	case size > 8192:
+		return "", errorf("ValidationException", "The specified parameter value is too large. Advanced-tier parameters support a maximum parameter value of 8192 characters.")
+	}
+	return tier, nil
 }
 
 // findParameter resolves a name, an ARN or "name:version".
