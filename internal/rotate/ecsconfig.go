@@ -23,6 +23,7 @@ func (r *runner) ecsConfigSteps(ctx context.Context, p plan.Plan) {
 	if !r.verify(ctx, p) || !r.lock(ctx, p) {
 		return
 	}
+	r.cleanupStaleParameters(ctx)
 	res, ok := r.applyECSConfig(ctx, p)
 	if !ok {
 		r.rollbackIfFailed(ctx)
@@ -73,7 +74,7 @@ func (r *runner) ecsConfigOptions(p plan.Plan, payload []byte) ecsconfig.Options
 	return ecsconfig.Options{
 		Cluster: r.cfg.Cluster, RunID: r.runID, Transport: ecsconfig.Transport(r.cfg.ECSConfigTransport),
 		AuthType: r.cfg.ECSConfigAuthType, RegistryKey: p.RegistryKey, Payload: payload,
-		Restart: r.cfg.RestartAgent, Timeout: r.cfg.Timeout, PollInterval: r.cfg.PollInterval,
+		Restart: r.cfg.RestartAgent, Timeout: r.cfg.Timeout, Deadline: r.lockHolder.Deadline, PollInterval: r.cfg.PollInterval,
 		FleetSize: len(p.Instances), Log: func(line string) { r.rep.Infof("%s", line) }, Now: r.deps.Now,
 	}
 }
@@ -102,6 +103,19 @@ func (r *runner) applyECSConfig(ctx context.Context, p plan.Plan) (ecsconfig.Res
 	}
 	r.run.Result = report.ResultSuccess
 	return res, true
+}
+
+// cleanupStaleParameters deletes the parameters that runs killed before
+// their end left behind (they hold registry credentials), and names them.
+// It cannot stop the rotation: a failure is a warning.
+func (r *runner) cleanupStaleParameters(ctx context.Context) {
+	deleted, err := ecsconfig.CleanupStale(ctx, r.deps.SSM, r.deps.Now())
+	for _, name := range deleted {
+		r.rep.Warningf("deleted parameter %s, left with registry credentials by a run that ended before it could delete it (its deadline had passed)", name)
+	}
+	if err != nil {
+		r.rep.Warningf("could not look for parameters left by earlier runs under %s: %v", ecsconfig.ParameterPrefix, awserr.ExplainExpired(err, r.cfg.RoleToAssume != ""))
+	}
 }
 
 // reportCleanup says so loudly when the run's parameter outlived the run.

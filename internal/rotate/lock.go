@@ -46,8 +46,9 @@ func lockedResources(p plan.Plan) []lock.Resource {
 // run failed, nothing changed) when another run holds one.
 func (r *runner) lock(ctx context.Context, p plan.Plan) bool {
 	start := r.deps.Now()
+	r.lockHolder = lock.Holder{RunID: r.runID, Started: start, Deadline: lockDeadline(start, r.cfg.Timeout), URL: r.deps.RunURL}
 	set, err := lock.Acquire(ctx, r.deps.SSM, lockedResources(p), lock.Options{
-		Holder: lock.Holder{RunID: r.runID, Started: start, Deadline: lockDeadline(start, r.cfg.Timeout), URL: r.deps.RunURL},
+		Holder: r.lockHolder,
 		Now:    r.deps.Now,
 		Warn:   func(s string) { r.rep.Warningf("%s", s) },
 	})

@@ -91,6 +91,9 @@ type runner struct {
 	// ecsRes is what the ecs-config step did, for the rollback.
 	ecsRes ecsconfig.Result
 	locks  *lock.Set // held from before the first write to the end of the run
+	// lockHolder is this run as its locks name it; its Deadline is also
+	// when a parameter it leaves is stale.
+	lockHolder lock.Holder
 }
 
 // steps runs the pipeline until a step fails or there is nothing left to do.

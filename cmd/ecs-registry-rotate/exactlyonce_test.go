@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+)
+
+// Issue #13: every change lands exactly once.
+
+// mutatingOps are the calls of a run that change AWS.
+var mutatingOps = []string{
+	"PutSecretValue", "UpdateSecretVersionStage", "UpdateService",
+	"PutParameter", "DeleteParameter", "SendCommand", "CancelCommand",
+}
+
+// loseEveryFirstAnswer makes every changing call take effect and lose its
+// first answer, so that the SDK sends it again.
+func loseEveryFirstAnswer(f *awsfake.Server) {
+	for _, op := range mutatingOps {
+		f.LoseAnswer(op)
+	}
+}
+
+func TestLostAnswersSecretsManager(t *testing.T) {
+	w := newWorld(t)
+	loseEveryFirstAnswer(w.fake)
+	r := w.run(t, w.defaultInputs())
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("exit %d, result %q; want 0 success", r.code, r.outputs["result"])
+	}
+	if w.fake.LostAnswers("*") == 0 {
+		t.Fatal("no answer was lost: the test tests nothing")
+	}
+	if n := len(w.fake.SecretVersions(w.secretARN)); n != 2 {
+		t.Errorf("%d secret versions, want 2: the retried write makes no second version", n)
+	}
+	if !strings.Contains(w.fake.SecretString(w.secretARN), newPassword) {
+		t.Error("the secret does not hold the new password")
+	}
+	for _, svc := range []string{"web", "worker"} {
+		s, _ := w.fake.ServiceSnapshot("prod", svc)
+		if s.RunningCount != s.DesiredCount {
+			t.Errorf("service %s: %d/%d running", svc, s.RunningCount, s.DesiredCount)
+		}
+	}
+	if names := w.fake.ParameterNames(); len(names) != 0 {
+		t.Errorf("parameters left: %v (the locks must be released)", names)
+	}
+}
+
+func TestLostAnswersECSConfig(t *testing.T) {
+	w := newECSWorld(t)
+	before := w.configs(t)
+	loseEveryFirstAnswer(w.fake)
+	r := w.run(t, w.inputs())
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("exit %d, result %q; want 0 success", r.code, r.outputs["result"])
+	}
+	if w.fake.LostAnswers("SendCommand") == 0 || w.fake.LostAnswers("PutParameter") == 0 {
+		t.Fatal("no SendCommand or PutParameter answer was lost: the test tests nothing")
+	}
+	for i, in := range decodeInstances(t, r.outputs["instances"]) {
+		if in.Status != "updated" {
+			t.Errorf("instance %d: %+v, want updated", i, in)
+		}
+		agent, _ := w.fake.Agent(w.refs[i].InstanceID)
+		if agent.Auth[w.fake.RegistryHost()] != user+":"+newPassword || agent.Auth["ghcr.io"] != "other:keep" {
+			t.Errorf("instance %d's agent loaded %v", i, agent.Auth)
+		}
+	}
+	for i, cfg := range w.configs(t) {
+		if cfg != ecsConfigText(w.fake.RegistryHost(), newPassword) {
+			t.Errorf("instance %d's ecs.config:\n%s", i, cfg)
+		}
+		if b := w.backups(t, i); len(b) != 1 || b[0] != before[i] {
+			t.Errorf("instance %d's backups %q, want one holding the original", i, b)
+		}
+	}
+	if names := w.fake.ParameterNames(); len(names) != 0 {
+		t.Errorf("parameters left: %v", names)
+	}
+	if !strings.Contains(r.stdout, "second delivery") {
+		t.Errorf("the log does not show the second deliveries of the lost SendCommands:\n%s", r.stdout)
+	}
+}
+
+// A rollback whose UpdateSecretVersionStage answer was lost: the retry is
+// refused because the label moved already, the read-back shows it moved,
+// and the services are rolled again.
+func TestLostAnswerOfTheRollbackMove(t *testing.T) {
+	w := newWorld(t)
+	w.fake.SetRegistryCredentials(w.fake.RegistryHost(), user, oldPassword) // the new one never worked
+	original := w.fake.SecretVersions(w.secretARN)[0].VersionID
+	w.fake.LoseAnswer("UpdateSecretVersionStage")
+	in := wrongPassword(w)
+	in["rollback-on-failure"] = "true"
+	r := w.run(t, in)
+	if r.code != 1 || r.outputs["result"] != "rolled-back" {
+		t.Fatalf("exit %d, result %q; want 1 and rolled-back", r.code, r.outputs["result"])
+	}
+	if w.fake.LostAnswers("UpdateSecretVersionStage") != 1 {
+		t.Fatal("the move's answer was not lost: the test tests nothing")
+	}
+	if !hasStage(w.fake.SecretVersions(w.secretARN), original, "AWSCURRENT") {
+		t.Errorf("AWSCURRENT is not back on %s", original)
+	}
+	if n := strings.Count(strings.Join(w.mutations(), " "), "UpdateService"); n < 4 {
+		t.Errorf("%d UpdateService calls, want the services rolled, then rolled back", n)
+	}
+}
+
+// Two runs of the same rotation 1.5 s apart (a double-clicked dispatch):
+// the second stops before any change, naming the first; never do two
+// commands run on one instance at once.
+func TestSecondRunStopsNamingTheFirst(t *testing.T) {
+	w := newECSWorld(t)
+	first := map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "shop/deploy", "GITHUB_RUN_ID": "1001"}
+	second := map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "shop/deploy", "GITHUB_RUN_ID": "1002"}
+	var wg sync.WaitGroup
+	var r1 result
+	wg.Go(func() { r1 = w.runEnv(t, w.inputs(), first) })
+	time.Sleep(1500 * time.Millisecond)
+	r2 := w.runEnv(t, w.inputs(), second)
+	wg.Wait()
+	if r1.code != 0 || r1.outputs["result"] != "success" {
+		t.Errorf("first run: exit %d, result %q; want 0 success", r1.code, r1.outputs["result"])
+	}
+	errLine := lineWith(r2.stdout, "::error")
+	if r2.code != 1 || r2.outputs["result"] != "failed" {
+		t.Errorf("second run: exit %d, result %q; want 1 failed", r2.code, r2.outputs["result"])
+	}
+	for _, want := range []string{"https://github.com/shop/deploy/actions/runs/1001", "cluster prod", "nothing was changed"} {
+		if !strings.Contains(errLine, want) {
+			t.Errorf("the second run's error does not say %q:\n%s", want, errLine)
+		}
+	}
+	// Only the first run sent commands: no two ran on an instance at once.
+	out, err := ssmClient(t, w.fake).ListCommands(context.Background(), &ssm.ListCommandsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]bool{}
+	for _, c := range out.Commands {
+		if f := strings.Fields(aws.ToString(c.Comment)); len(f) >= 3 {
+			runs[f[2]] = true
+		}
+	}
+	if len(out.Commands) == 0 || len(runs) != 1 {
+		t.Errorf("commands of %d runs (%v) among %d commands, want the first run's only", len(runs), runs, len(out.Commands))
+	}
+	if r2.outputs["instances"] != "[]" && strings.Contains(r2.outputs["instances"], "updated") {
+		t.Errorf("the second run reports instances it did not change: %s", r2.outputs["instances"])
+	}
+}
+
+// A run killed before its end left its lock and its parameter: the next
+// run, after the deadline, takes the lock over and deletes the parameter,
+// naming both.
+func TestStaleLockAndParameterOfAKilledRun(t *testing.T) {
+	w := newECSWorld(t)
+	api := ssmClient(t, w.fake)
+	ctx := context.Background()
+	lockName := "/ecs-registry-rotate/lock/cluster/prod"
+	stale := "/ecs-registry-rotate/20261101t000000-deadbeef"
+	if _, err := api.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(lockName), Type: "String",
+		Value: aws.String(`{"runId":"20261101t000000-deadbeef","started":"2026-11-01T00:00:00Z","deadline":"2026-11-01T01:10:00Z"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(stale), Type: "SecureString", Value: aws.String("b2xkLWNyZWRlbnRpYWxz"),
+		Description: aws.String("ecs-registry-rotate: registry auth data for the container instances of cluster prod during one run; deleted when the run ends (deadline 2026-11-01T01:10:00Z)")}); err != nil {
+		t.Fatal(err)
+	}
+	live := "/ecs-registry-rotate/29991231t000000-cafecafe"
+	if _, err := api.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(live), Type: "SecureString", Value: aws.String("bGl2ZQ=="),
+		Description: aws.String("ecs-registry-rotate: ... (deadline 2999-12-31T01:10:00Z)")}); err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, w.inputs())
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("exit %d, result %q; want 0 success", r.code, r.outputs["result"])
+	}
+	if !strings.Contains(lineWith(r.stdout, "took over the lock"), "20261101t000000-deadbeef") {
+		t.Errorf("no warning names the stale lock's holder:\n%s", r.stdout)
+	}
+	if !strings.HasPrefix(lineWith(r.stdout, "deleted parameter "+stale), "::warning") {
+		t.Errorf("no warning names the deleted parameter %s:\n%s", stale, r.stdout)
+	}
+	if names := w.fake.ParameterNames(); len(names) != 1 || names[0] != live {
+		t.Errorf("parameters left %v, want only the live run's %s", names, live)
+	}
+}
+
+func ssmClient(t *testing.T, f *awsfake.Server) *ssm.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), f.LoadOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssm.NewFromConfig(cfg)
+}
+
+// backups are the contents of instance i's ecs.config backups.
+func (w *ecsWorld) backups(t *testing.T, i int) []string {
+	t.Helper()
+	paths, err := filepath.Glob(w.refs[i].ConfigPath + ".ecs-registry-rotate-*.bak")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
