@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -12,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/iam"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/lock"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
 )
 
@@ -61,6 +66,10 @@ type faultRow struct {
 	// cleanup: the call is the run's clean-up, after the rotation itself
 	// succeeded (DeleteParameter).
 	cleanup bool
+	// warns: the call's failure cannot stop the rotation (releasing the
+	// locks, looking for parameters killed runs left): the run succeeds
+	// with a ::warning that names the call.
+	warns bool
 	// timeout is the run's timeout input when a transient fault makes the
 	// run wait for it; "" is the mode's default.
 	timeout string
@@ -76,6 +85,10 @@ var smRows = []faultRow{
 	{op: "ListServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeTaskDefinition", phase: "plan", step: report.StepPlan, resource: "task definition"},
+	// One run at a time: the lock is taken before the write, and the
+	// secret read again under it.
+	{op: "PutParameter", phase: "lock", step: report.StepLock, resource: "lock /ecs-registry-rotate/lock/"},
+	{op: "GetSecretValue", phase: "lock", skip: 1, step: report.StepLock, resource: "secret prod/registry"},
 	// The write: the fault comes before it takes effect; the product reads
 	// the secret back and must find it unchanged.
 	{op: "PutSecretValue", phase: "write", step: report.StepSecret, resource: "secret prod/registry"},
@@ -90,6 +103,8 @@ var smRows = []faultRow{
 	{op: "DescribeServices", phase: "watch", skip: 1, step: report.StepRollout, resource: "in cluster prod", waits: true},
 	{op: "ListTasks", phase: "watch", step: report.StepRollout, resource: "started by deployment", waits: true},
 	{op: "DescribeTasks", phase: "watch", step: report.StepRollout, resource: "in cluster prod", waits: true},
+	{op: "GetParameter", phase: "release", warns: true},
+	{op: "DeleteParameter", phase: "release", warns: true},
 }
 
 // ecsRows are the calls of an ecs-config run (one instance, parameter
@@ -101,8 +116,13 @@ var ecsRows = []faultRow{
 	{op: "ListServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeTaskDefinition", phase: "plan", step: report.StepPlan, resource: "task definition"},
-	{op: "PutParameter", phase: "write", step: report.StepECSConfig, resource: "parameter /ecs-registry-rotate/"},
+	{op: "PutParameter", phase: "lock", step: report.StepLock, resource: "lock /ecs-registry-rotate/lock/"},
+	{op: "DescribeParameters", phase: "cleanup", warns: true},
+	{op: "PutParameter", phase: "write", skip: 1, step: report.StepECSConfig, resource: "parameter /ecs-registry-rotate/"},
 	{op: "SendCommand", phase: "preflight", step: report.StepECSConfig, resource: "on instances"},
+	// After each SendCommand the run lists its own commands, to find one
+	// that a lost answer made the SDK send twice.
+	{op: "ListCommands", phase: "preflight", step: report.StepECSConfig, resource: "the commands of run"},
 	// ListCommandInvocations is polled until the commands end or the
 	// timeout passes: a transient fault that lasts ends the wait at the
 	// timeout, with the last error.
@@ -115,6 +135,8 @@ var ecsRows = []faultRow{
 	// the same retry until the timeout.
 	{op: "DescribeContainerInstances", phase: "reconnect", skip: 1, step: report.StepECSConfig, resource: "container instances in cluster prod", waits: true, timeout: "12s"},
 	{op: "DeleteParameter", phase: "cleanup", step: "parameter not deleted", resource: "/ecs-registry-rotate/", cleanup: true},
+	{op: "DeleteParameter", phase: "release", skip: 1, warns: true},
+	{op: "GetParameter", phase: "release", warns: true},
 	{op: "UpdateService", phase: "first", step: report.StepDeploy, resource: "in cluster prod"},
 	{op: "DescribeServices", phase: "watch", skip: 1, step: report.StepRollout, resource: "in cluster prod", waits: true},
 	{op: "ListTasks", phase: "watch", step: report.StepRollout, resource: "started by deployment", waits: true},
@@ -308,6 +330,10 @@ func runFaultRow(t *testing.T, row faultRow, kind awsfake.FaultKind) {
 	}
 	w.fake.Inject(row.op, awsfake.Fault{Kind: kind, Skip: row.skip, After: row.after})
 	r := w.run(t, in)
+	if row.warns {
+		checkWarned(t, w, in, row, r, kind)
+		return
+	}
 
 	wantCode := 1
 	if row.cleanup {
@@ -315,7 +341,7 @@ func runFaultRow(t *testing.T, row faultRow, kind awsfake.FaultKind) {
 		// succeeded, and its one ::error says which parameter outlived it
 		// and the command that deletes it.
 		wantCode = 0
-		if names := w.fake.ParameterNames(); len(names) != 1 || !strings.Contains(lineWith(r.stdout, "::error"), "aws ssm delete-parameter --name "+names[0]) {
+		if names := runParameters(w.fake); len(names) != 1 || !strings.Contains(lineWith(r.stdout, "::error"), "aws ssm delete-parameter --name "+names[0]) {
 			t.Errorf("parameters left %v; the error does not give the command that deletes it", names)
 		}
 	}
@@ -373,10 +399,24 @@ func runFaultRow(t *testing.T, row faultRow, kind awsfake.FaultKind) {
 		return
 	}
 
-	// The fault lifted, the same inputs complete the rotation. A person
-	// re-runs after the agents the failed run restarted are back: the plan
-	// refuses an instance whose agent is disconnected.
+	rerunAfterLift(t, w, in)
+}
+
+// rerunAfterLift runs again with the fault lifted: the same inputs complete
+// the rotation. A person re-runs after the agents the failed run restarted
+// are back (the plan refuses an instance whose agent is disconnected), and
+// after deleting a lock the failed run could not release, as its warning
+// says.
+func rerunAfterLift(t *testing.T, w *faultWorld, in map[string]string) {
+	t.Helper()
 	w.fake.LiftAll()
+	for _, name := range w.fake.ParameterNames() {
+		if strings.HasPrefix(name, lock.Prefix) {
+			if _, err := ssmClient(t, w.fake).DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String(name)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for deadline := time.Now().Add(10 * time.Second); len(w.fake.DisconnectedAgents("prod")) > 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -457,4 +497,44 @@ func callSummary(f *awsfake.Server) string {
 	}
 	flush()
 	return strings.Join(parts, " ")
+}
+
+// checkWarned checks a run whose failed call could not stop the rotation:
+// it succeeded, and one ::warning names the call.
+func checkWarned(t *testing.T, w *faultWorld, in map[string]string, row faultRow, r result, kind awsfake.FaultKind) {
+	t.Helper()
+	if r.code != 0 || r.outputs["result"] != report.ResultSuccess {
+		t.Errorf("exit %d, result %q; want 0 success", r.code, r.outputs["result"])
+	}
+	if errs := errorLines(r.stdout); len(errs) != 0 {
+		t.Errorf("::error lines for a call that cannot stop the rotation:\n%s", strings.Join(errs, "\n"))
+	}
+	action := iamAction(t, row.mode, row.op)
+	warning := lineWith(r.stdout, action)
+	if !strings.HasPrefix(warning, "::warning") {
+		t.Errorf("no ::warning names %s:\n%s", action, r.stdout)
+	}
+	if kind == awsfake.AccessDenied && !strings.Contains(warning, "lacks the IAM permission "+action) {
+		t.Errorf("the warning does not name the permission %s: %s", action, warning)
+	}
+	if names := runParameters(w.fake); len(names) != 0 {
+		t.Errorf("run parameters left: %v", names)
+	}
+	if t.Failed() {
+		t.Logf("fake calls: %s", callSummary(w.fake))
+		return
+	}
+	rerunAfterLift(t, w, in)
+}
+
+// runParameters are the parameters that hold credentials: every one under
+// /ecs-registry-rotate/ but the locks.
+func runParameters(f *awsfake.Server) []string {
+	var out []string
+	for _, n := range f.ParameterNames() {
+		if !strings.HasPrefix(n, lock.Prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -161,20 +161,16 @@ const maxConcurrentReads = 25
 
 // duplicates finds the second deliveries of the commands just sent (a
 // SendCommand whose answer was lost ran twice), so that they are waited for
-// and shown; each shares its comment with the command it repeats. Only a
-// denial or expired credentials make it fail: otherwise a failed look is
-// logged, and the script's own lock still runs the deliveries one at a time.
+// and shown; each shares its comment with the command it repeats. When it
+// cannot look, the step cannot say what runs on the instances and fails
+// like a SendCommand that failed: the commands sent are still waited for.
 func (r *runner) duplicates(ctx context.Context, sent []*sentCommand) ([]*sentCommand, error) {
 	if len(sent) == 0 {
 		return nil, nil
 	}
 	found, err := r.runCommands(ctx)
 	if err != nil {
-		if awserr.Permanent(err) {
-			return nil, err
-		}
-		r.log(fmt.Sprintf("%s: could not look for second deliveries of its commands: %v", sent[0].mode, err))
-		return nil, nil
+		return nil, fmt.Errorf("look for second deliveries of its commands: %w", err)
 	}
 	known := map[string]bool{}
 	for _, c := range sent {
