@@ -22,10 +22,11 @@
 //   - An image's registry is its first path component if that holds "." or
 //     ":" or is "localhost", else Docker Hub. Docker Hub images (bare names,
 //     docker.io, index.docker.io, registry-1.docker.io; compared byte for
-//     byte) look up exactly "index.docker.io/v1/". Other images look up the
-//     key equal to their host[:port], else any key whose part before the
-//     first "/" is that host[:port], preferring a longer key that is a prefix
-//     of the image reference.
+//     byte) look up exactly "index.docker.io/v1/". Other images take the
+//     longest key of their host[:port] that is a string prefix of the image
+//     reference over the key equal to the host; without a key equal to the
+//     host, Go's map order may decide (Resolve, agentkey.go, says exactly
+//     when).
 package registryauth
 
 import (
@@ -115,34 +116,15 @@ func Matches(key, image string) bool {
 
 // Lookup finds the key of auths (as Parse returns them, scheme stripped)
 // whose credentials the agent uses to pull image, as GetAuthconfig does.
-// Where the agent's choice depends on Go's random map order (two keys with
-// the image's host and a path, neither a prefix of the image, no key equal to
-// the host), Lookup takes the first in sorted order.
+// Where the agent's choice depends on Go's random map order (see Resolve),
+// ok is false: no key is certain.
 func Lookup(auths map[string]Credentials, image string) (key string, ok bool) {
-	index := indexName(parseRepositoryTag(image))
-	if isDockerHubHost(index) {
-		_, ok := auths[dockerHubLookupKey]
-		return dockerHubLookupKey, ok
-	}
-	longest := ""
-	if _, found := auths[index]; found {
-		longest = index
-	}
 	keys := make([]string, 0, len(auths))
 	for k := range auths {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		host, _, _ := strings.Cut(k, "/")
-		if host != index {
-			continue
-		}
-		if longest == "" || (len(k) > len(longest) && strings.HasPrefix(image, k)) {
-			longest = k
-		}
-	}
-	return longest, longest != ""
+	r := Resolve(keys, image)
+	return r.Key, r.Found()
 }
 
 // IsECR reports whether a key names an Amazon ECR private registry. The agent
