@@ -59,6 +59,7 @@ func LoadFrom(src Source) (Config, error) {
 	l.passwordFromStdin(cli.passwordStdin, src.Stdin)
 	cfg := l.config()
 	cfg.OutputFile = cli.outputFile
+	l.outputFile(cli.outputFile)
 	l.countOmitted()
 	if len(l.problems) > 0 {
 		return cfg, l.sortedProblems()

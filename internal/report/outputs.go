@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -97,7 +96,7 @@ func (r *Reporter) writeJSONOutputs(values map[string]string) {
 		}
 		return
 	}
-	if err := os.WriteFile(r.o.OutputFile, b, 0o600); err != nil {
+	if err := writePrivateFile(r.o.OutputFile, b); err != nil {
 		r.failedWrite(fmt.Errorf("write the outputs (--output-file %s): %w", r.o.OutputFile, err))
 	}
 }
