@@ -304,3 +304,19 @@ func TestECSConfigPathKey(t *testing.T) {
 		mustContain(t, p.JudgeKeys(nil), "no key matches images ghcr.io/org/app:1, ghcr.io/orgx/api:2", "services that pull these images: app, orgx)")
 	}
 }
+
+// A fleet that cannot be rewritten is refused in an error that stays
+// readable: the first instances with what to do, then ids, then a count.
+func TestECSConfigRefusesAFleetBriefly(t *testing.T) {
+	api, sm := &fakeECS{}, &fakeSSM{}
+	for i := range 100 {
+		api.addInstance(instance{id: fmt.Sprintf("i-%017x", i)}) // none managed by Systems Manager
+	}
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "nginx", ""))
+	_, err := Build(context.Background(), ecsConfig(registryauth.DockerHubKey), api, fakeSecrets{}, sm)
+	mustContain(t, err, "100 of the 100 container instances of cluster prod", "(8) i-00000000000000007 (container instance",
+		"and 92 more: i-00000000000000008, ", "i-0000000000000002f and 52 others")
+	if err != nil && (strings.Contains(err.Error(), "(9)") || len(err.Error()) > 4096) {
+		t.Errorf("%d characters, or more than 8 instances in detail:\n%v", len(err.Error()), err)
+	}
+}
