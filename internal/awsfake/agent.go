@@ -88,32 +88,48 @@ func readECSConfig(path string) map[string]string {
 	return env
 }
 
-// loadAgentAuth builds the agent's registry auth from ecs.config
-// (aws/amazon-ecs-agent agent/dockerclient/dockerauth/dockerauth.go
-// parseAuthData): "docker" is registry → {username, password, email};
-// "dockercfg" is registry → {auth: base64("user:pass")}, where a bad base64
-// or a missing ":" drops that registry. Invalid JSON or an unknown type
-// leaves the agent anonymous. Keys lose an http:// or https:// prefix.
+// loadAgentAuth builds the agent's registry auth from ecs.config as ecs-init
+// hands it the variables.
 func loadAgentAuth(configPath string) map[string]registryCred {
 	env := readECSConfig(configPath)
-	data := []byte(env["ECS_ENGINE_AUTH_DATA"])
-	parsed := map[string]registryCred{}
-	switch env["ECS_ENGINE_AUTH_TYPE"] {
+	return parseAgentAuth(env["ECS_ENGINE_AUTH_TYPE"], []byte(env["ECS_ENGINE_AUTH_DATA"]))
+}
+
+// parseAgentAuth is aws/amazon-ecs-agent
+// agent/dockerclient/dockerauth/dockerauth.go parseAuthData, read at commit
+// 8dfceca6cf380a83c3007349317566f2862f0673. The data is unmarshalled as a
+// whole into a typed map, so one member of the wrong shape (a string where
+// an object belongs, a number where a string belongs, in any field the
+// type has) leaves the agent with no credentials at all, as does a value
+// that is not a JSON object (a quoted "{...}" is a JSON string). For
+// "dockercfg" only "auth" is read: base64 that does not decode, or decoded
+// text without ":", drops that registry alone. An empty type is silent,
+// another type a warning; both give nothing. Keys then lose a lower-case
+// "http://" or "https://" (stripRegistrySchema); where two keys become
+// one, Go's map order decides whose credentials stay, as in the agent.
+func parseAgentAuth(authType string, data []byte) map[string]registryCred {
+	intermediate := map[string]registryCred{}
+	switch authType {
 	case "docker":
-		// go-dockerclient's AuthConfiguration; encoding/json matches keys
-		// case-insensitively, as the agent's decoding does.
+		// github.com/docker/docker api/types/registry.AuthConfig, which the
+		// agent decodes into: every field is a string.
 		var m map[string]struct {
-			Username string `json:"username"`
-			Password string `json:"password"`
+			Username      string `json:"username,omitempty"`
+			Password      string `json:"password,omitempty"`
+			Auth          string `json:"auth,omitempty"`
+			Email         string `json:"email,omitempty"`
+			ServerAddress string `json:"serveraddress,omitempty"`
+			IdentityToken string `json:"identitytoken,omitempty"`
+			RegistryToken string `json:"registrytoken,omitempty"`
 		}
 		if err := json.Unmarshal(data, &m); err != nil {
 			return map[string]registryCred{}
 		}
 		for k, v := range m {
-			parsed[k] = registryCred{v.Username, v.Password}
+			intermediate[k] = registryCred{v.Username, v.Password}
 		}
 	case "dockercfg":
-		var m map[string]struct {
+		var m map[string]struct { // dockercfgData
 			Auth string `json:"auth"`
 		}
 		if err := json.Unmarshal(data, &m); err != nil {
@@ -128,13 +144,13 @@ func loadAgentAuth(configPath string) map[string]registryCred {
 			if !ok {
 				continue
 			}
-			parsed[k] = registryCred{user, pass}
+			intermediate[k] = registryCred{user, pass}
 		}
 	default:
 		return map[string]registryCred{}
 	}
-	out := make(map[string]registryCred, len(parsed))
-	for k, v := range parsed {
+	out := make(map[string]registryCred, len(intermediate))
+	for k, v := range intermediate {
 		if strings.HasPrefix(k, "http://") {
 			k = strings.TrimPrefix(k, "http://")
 		} else if strings.HasPrefix(k, "https://") {
@@ -148,50 +164,75 @@ func loadAgentAuth(configPath string) map[string]registryCred {
 // dockerHubKey is the only key the agent uses for Docker Hub images.
 const dockerHubKey = "index.docker.io/v1/"
 
-// agentCredFor picks the credentials the agent gives Docker for image, as
-// dockerauth.go GetAuthconfig does: Docker Hub images (docker.io,
-// index.docker.io, registry-1.docker.io, or no registry at all) use only
-// "index.docker.io/v1/"; other images use the key equal to their registry
-// host[:port], else the longest key on that host that prefixes the image.
-// nil: pull anonymously.
-func agentCredFor(auth map[string]registryCred, image string) *registryCred {
-	if len(auth) == 0 {
-		return nil
+// agentKeyFor is the key whose credentials the agent hands Docker for
+// image, as dockerauth.go GetAuthconfig picks it (same commit), "" for
+// none. The tag is dropped as utils.ParseRepositoryTag does (the text
+// after the last ":" unless it holds a "/"; a digest is not special) and
+// the registry found as splitReposName does (the first component if it
+// holds "." or ":" or is "localhost", else Docker Hub). Docker Hub images
+// use "index.docker.io/v1/" and nothing else. Other images start from the
+// key equal to their host, if any; then, walking the keys of that host in
+// Go's map order, the first one is taken when nothing is yet, and a later
+// one only when it is longer and a string prefix of the image as given. So
+// without a key equal to the host, the map's order can decide, as it does
+// in the agent: this fake does not make that choice any steadier.
+func agentKeyFor(auth map[string]registryCred, image string) string {
+	repository := image
+	if n := strings.LastIndex(image, ":"); n >= 0 && !strings.Contains(image[n+1:], "/") {
+		repository = image[:n]
 	}
-	repo := image
-	if i := strings.Index(repo, "@"); i >= 0 {
-		repo = repo[:i]
+	indexName := "docker.io"
+	if parts := strings.SplitN(repository, "/", 2); len(parts) == 2 &&
+		(strings.Contains(parts[0], ".") || strings.Contains(parts[0], ":") || parts[0] == "localhost") {
+		indexName = parts[0]
 	}
-	if i := strings.LastIndex(repo, ":"); i >= 0 && !strings.Contains(repo[i:], "/") {
-		repo = repo[:i]
-	}
-	index := "docker.io"
-	if first, _, ok := strings.Cut(repo, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		index = first
-	}
-	switch index {
+	switch indexName {
 	case "docker.io", "index.docker.io", "registry-1.docker.io":
-		if c, ok := auth[dockerHubKey]; ok {
-			return &c
+		if _, ok := auth[dockerHubKey]; ok {
+			return dockerHubKey
 		}
-		return nil
+		return ""
 	}
-	longest := ""
-	if _, ok := auth[index]; ok {
-		longest = index
+	longestKey := ""
+	if _, found := auth[indexName]; found {
+		longestKey = indexName
 	}
-	for key := range auth {
-		host, _, _ := strings.Cut(key, "/")
-		if host != index {
+	for registry := range auth {
+		hostname := strings.SplitN(registry, "/", 2)[0]
+		if indexName != hostname {
 			continue
 		}
-		if longest == "" || (len(key) > len(longest) && strings.HasPrefix(image, key)) {
-			longest = key
+		if longestKey == "" {
+			longestKey = registry
+		} else if len(registry) > len(longestKey) && strings.HasPrefix(image, registry) {
+			longestKey = registry
 		}
 	}
-	if longest == "" {
+	return longestKey
+}
+
+// agentCredFor is what the agent gives Docker for image: the credentials
+// under agentKeyFor, or nil to pull anonymously.
+func agentCredFor(auth map[string]registryCred, image string) *registryCred {
+	key := agentKeyFor(auth, image)
+	if key == "" {
 		return nil
 	}
-	c := auth[longest]
+	c := auth[key]
 	return &c
+}
+
+// AgentCredentials is what this fake's ECS agent would hand Docker to pull
+// image, given ECS_ENGINE_AUTH_TYPE and ECS_ENGINE_AUTH_DATA as ecs-init
+// passes them: the key it picked (scheme stripped) and its credentials, or
+// ok false for an anonymous pull. It is exported so that a test outside the
+// fake can hold the fake's reading against the product's; where the agent's
+// choice depends on map order, so does this answer.
+func AgentCredentials(authType, authData, image string) (key, username, password string, ok bool) {
+	auth := parseAgentAuth(authType, []byte(authData))
+	key = agentKeyFor(auth, image)
+	if key == "" {
+		return "", "", "", false
+	}
+	return key, auth[key].username, auth[key].password, true
 }

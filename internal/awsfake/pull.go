@@ -122,7 +122,7 @@ func (s *Server) pullError(image string, cred *registryCred, launchType string) 
 	}
 	host := ref.Context().RegistryStr()
 	if want, private := s.regCreds[host]; private && (cred == nil || *cred != want) {
-		return pullDenied(ref, launchType)
+		return s.pullDenied(ref, launchType)
 	}
 	if host == s.regHost && !s.manifestExists(ref.Context().RepositoryStr(), ref.Identifier()) {
 		return pullNotFound(ref, launchType)
@@ -157,14 +157,24 @@ func identifierSep(ref name.Reference) string {
 	return ":"
 }
 
-func pullDenied(ref name.Reference, launchType string) string {
+// pullDenied words a refused pull. Docker (EC2) ends its message with the
+// registry's own error, "<code>: <message>" (docker/distribution errcode):
+// Docker Hub's "denied: requested access to the resource is denied" unless
+// the fake registry was given other words (SetRegistryDenyMessage), which it
+// sends with code UNAUTHORIZED. containerd (Fargate) names only the status.
+// Called under the server lock.
+func (s *Server) pullDenied(ref name.Reference, launchType string) string {
 	if launchType == "FARGATE" {
 		full, host := fullRef(ref)
 		return "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref " + full +
 			": pulling from host " + host + " failed with status code [manifests " + ref.Identifier() + "]: 401 Unauthorized"
 	}
+	registrySays := "denied: requested access to the resource is denied"
+	if s.regDenyMessage != "" {
+		registrySays = "unauthorized: " + s.regDenyMessage
+	}
 	return "CannotPullContainerError: Error response from daemon: pull access denied for " + familiarName(ref) +
-		", repository does not exist or may require 'docker login': denied: requested access to the resource is denied"
+		", repository does not exist or may require 'docker login': " + registrySays
 }
 
 func pullNotFound(ref name.Reference, launchType string) string {

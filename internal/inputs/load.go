@@ -57,8 +57,12 @@ func LoadFrom(src Source) (Config, error) {
 	l := &loader{raw: resolve(fs, getenv), inActions: getenv("GITHUB_ACTIONS") == "true", perInput: map[string]int{}}
 	l.argProblems(argErrs)
 	l.passwordFromStdin(cli.passwordStdin, src.Stdin)
+	if l.inActions {
+		l.envConflicts(fs, getenv)
+	}
 	cfg := l.config()
 	cfg.OutputFile = cli.outputFile
+	l.outputFile(cli.outputFile)
 	l.countOmitted()
 	if len(l.problems) > 0 {
 		return cfg, l.sortedProblems()
@@ -202,6 +206,39 @@ func resolve(fs *flag.FlagSet, getenv func(string) string) map[string]string {
 		}
 	}
 	return raw
+}
+
+// envConflicts warns, under Actions, of each input whose
+// ECS_REGISTRY_ROTATE_<NAME> variable (from the job's or the step's env:)
+// differs from its INPUT_<NAME> (the step's with:, or action.yml's default):
+// the variable wins, which a reader of the workflow's with: would not
+// guess. A flag given for the input overrides both, and nothing is said.
+// The password's values are never shown, nor any value that holds it.
+func (l *loader) envConflicts(fs *flag.FlagSet, getenv func(string) string) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// The password that lost is as secret as the one that won.
+	losing := strings.TrimSpace(getenv(envName(inPassword)))
+	show := func(v string) string {
+		if losing != "" && strings.Contains(v, losing) {
+			return withheld
+		}
+		return l.show(v)
+	}
+	for _, s := range specs {
+		own := strings.TrimSpace(getenv(ownEnvName(s.name)))
+		input := strings.TrimSpace(getenv(envName(s.name)))
+		if set[s.name] || own == "" || input == "" || own == input {
+			continue
+		}
+		if s.name == inPassword {
+			l.warnings = append(l.warnings, fmt.Sprintf("%s and %s (the step's with: %s) differ; %s wins (the values are not shown): set the password in one place",
+				ownEnvName(s.name), envName(s.name), s.name, ownEnvName(s.name)))
+			continue
+		}
+		l.warnings = append(l.warnings, fmt.Sprintf("%s is %s but %s (the step's with: %s, or its default) is %s; %s wins: set %s in one place",
+			ownEnvName(s.name), show(own), envName(s.name), s.name, show(input), ownEnvName(s.name), s.name))
+	}
 }
 
 // argProblems turns command-line errors into Problems. A stray argument is

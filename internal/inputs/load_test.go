@@ -289,6 +289,8 @@ func TestValidForms(t *testing.T) {
 	tests := [][]string{
 		{"INPUT_REGISTRY", "ghcr.io"},
 		{"INPUT_REGISTRY", "http://registry.example.com:5000/team/"},
+		{"INPUT_REGISTRY", "ghcr.io/Org/team.a_b-c"},
+		{"INPUT_REGISTRY", "docker.io/myorg"},
 		{"INPUT_REGISTRY", "localhost:65535"},
 		{"INPUT_REGISTRY", "123456789012.dkr.ecr.us-east-1.amazonaws.com"},
 		{"INPUT_SECRET-ID", "arn:aws:secretsmanager:us-east-1:123456789012:secret:a/b_c+d=e.f@g-h-AbCdEf"},

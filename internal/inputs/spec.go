@@ -124,7 +124,7 @@ var helpGroups = []struct {
 // cliOnly are the flags that are no inputs, for --help.
 var cliOnly = [][2]string{
 	{"--password-stdin", "read the password from standard input (as docker login does)"},
-	{"--output-file PATH", "write the outputs as one JSON object to PATH (default: stdout)"},
+	{"--output-file PATH", "write the outputs as one JSON object to PATH, mode 0600, replacing the file and never writing through a symbolic link (default: stdout)"},
 	{"--version", "print the version, commit and build date"},
 	{"-h, --help", "print this help"},
 }

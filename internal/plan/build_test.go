@@ -258,3 +258,65 @@ func TestAmazonLinux(t *testing.T) {
 		}
 	}
 }
+
+// A registry with a path is the key the agent prefers for the images it
+// prefixes, as a string: ghcr.io/org affects ghcr.io/org/… and
+// ghcr.io/orgx/…, not ghcr.io/other/…; JudgeKeys holds an instance's keys
+// after the rewrite against those images and names the services at fault.
+func TestECSConfigPathKey(t *testing.T) {
+	api, sm := &fakeECS{}, &fakeSSM{}
+	api.addInstance(instance{id: "i-a"})
+	sm.manage("i-a", "Amazon Linux", "2023", ssmtypes.PingStatusOnline)
+	api.addService("app", ecstypes.LaunchTypeEc2, container("app", "ghcr.io/org/app:1", ""), container("proxy", "nginx:1.27", ""))
+	api.addService("orgx", ecstypes.LaunchTypeEc2, container("api", "ghcr.io/orgx/api:2", ""))
+	api.addService("other", ecstypes.LaunchTypeEc2, container("web", "ghcr.io/other/web:1", ""))
+	api.addService("asm", ecstypes.LaunchTypeEc2, container("job", "ghcr.io/org/job:1", "prod/registry"))
+
+	for _, registry := range []string{"ghcr.io/org", "https://ghcr.io/Org/"} {
+		p, err := Build(context.Background(), ecsConfig(registry), api, fakeSecrets{}, sm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.RegistryKey != "ghcr.io/org" {
+			t.Errorf("%s: RegistryKey = %q, want ghcr.io/org", registry, p.RegistryKey)
+		}
+		if got := names(p.Services); !slices.Equal(got, []string{"app", "orgx"}) {
+			t.Errorf("%s: planned %v, want [app orgx]", registry, got)
+		}
+		if got := p.Services[0].AffectedImages(); !slices.Equal(got, []string{"ghcr.io/org/app:1"}) {
+			t.Errorf("app's AffectedImages = %v", got)
+		}
+		warned := strings.Contains(strings.Join(p.Warnings, "\n"), "is written to ECS_ENGINE_AUTH_DATA as ghcr.io/org")
+		if warned != (registry != "ghcr.io/org") {
+			t.Errorf("%s: warned that the key changed: %v (%q)", registry, warned, p.Warnings)
+		}
+
+		if err := p.JudgeKeys([]string{"ghcr.io", "ghcr.io/org", "quay.io"}); err != nil {
+			t.Errorf("JudgeKeys with the host key beside the rotated one: %v", err)
+		}
+		err = p.JudgeKeys([]string{"ghcr.io", "ghcr.io/org", "ghcr.io/org/app"})
+		mustContain(t, err, "key ghcr.io/org/app captures image ghcr.io/org/app:1; the rotated key ghcr.io/org is not the one the agent will use",
+			"services that pull these images: app)")
+		var je *registryauth.JudgeError
+		if !errors.As(err, &je) || !slices.Equal(je.Captured["ghcr.io/org/app"], []string{"ghcr.io/org/app:1"}) {
+			t.Errorf("JudgeKeys does not wrap the JudgeError: %#v", err)
+		}
+		mustContain(t, p.JudgeKeys(nil), "no key matches images ghcr.io/org/app:1, ghcr.io/orgx/api:2", "services that pull these images: app, orgx)")
+	}
+}
+
+// A fleet that cannot be rewritten is refused in an error that stays
+// readable: the first instances with what to do, then ids, then a count.
+func TestECSConfigRefusesAFleetBriefly(t *testing.T) {
+	api, sm := &fakeECS{}, &fakeSSM{}
+	for i := range 100 {
+		api.addInstance(instance{id: fmt.Sprintf("i-%017x", i)}) // none managed by Systems Manager
+	}
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "nginx", ""))
+	_, err := Build(context.Background(), ecsConfig(registryauth.DockerHubKey), api, fakeSecrets{}, sm)
+	mustContain(t, err, "100 of the 100 container instances of cluster prod", "(8) i-00000000000000007 (container instance",
+		"and 92 more: i-00000000000000008, ", "i-0000000000000002f and 52 others")
+	if err != nil && (strings.Contains(err.Error(), "(9)") || len(err.Error()) > 4096) {
+		t.Errorf("%d characters, or more than 8 instances in detail:\n%v", len(err.Error()), err)
+	}
+}

@@ -228,15 +228,35 @@ func checkInstances(cluster string, instances []Instance) error {
 	if len(instances) == 0 {
 		return fmt.Errorf("cluster %s has no ACTIVE container instance, so there is no ecs.config to rotate (Fargate tasks never read one); nothing was changed: check the cluster and aws-region inputs, or use auth-mode secrets-manager for Fargate services", cluster)
 	}
-	var refused []string
+	var refused, more []string
 	for _, in := range instances {
-		if p := in.problems(); len(p) > 0 {
+		p := in.problems()
+		switch {
+		case len(p) == 0:
+		case len(refused) < refusedInDetail:
 			refused = append(refused, fmt.Sprintf("(%d) %s (container instance %s): %s", len(refused)+1, in.ID(), awsname.Short(in.ContainerInstanceARN), strings.Join(p, "; also, ")))
+		default:
+			more = append(more, in.ID())
 		}
 	}
 	if len(refused) == 0 {
 		return nil
 	}
+	n := len(refused) + len(more)
+	switch {
+	case len(more) > refusedByName:
+		refused = append(refused, fmt.Sprintf("and %d more: %s and %d others", len(more), strings.Join(more[:refusedByName], ", "), len(more)-refusedByName))
+	case len(more) > 0:
+		refused = append(refused, fmt.Sprintf("and %d more: %s", len(more), strings.Join(more, ", ")))
+	}
 	return fmt.Errorf("ecs-config mode cannot rewrite ecs.config on %d of the %d container instances of cluster %s, so nothing was changed: %s",
-		len(refused), len(instances), cluster, strings.Join(refused, "; "))
+		n, len(instances), cluster, strings.Join(refused, "; "))
 }
+
+// An error about many instances names the first few with what is wrong and
+// what to do, then a few more by id: it must stay readable in an annotation
+// (the report cuts an error's text at 4,096 characters).
+const (
+	refusedInDetail = 8
+	refusedByName   = 40
+)

@@ -49,7 +49,8 @@ type Plan struct {
 	Cluster string // as the cluster input gave it
 	Secret  Secret // secrets-manager mode
 	// RegistryKey is, in ecs-config mode, the key written to
-	// ECS_ENGINE_AUTH_DATA: registryauth.Key of the registry input.
+	// ECS_ENGINE_AUTH_DATA, the rotated key: registryauth.Key of the
+	// registry input (host[:port], host[:port]/path, or Docker Hub's key).
 	RegistryKey string
 	// Instances are, in ecs-config mode, the cluster's ACTIVE container
 	// instances, every one of which the plan found fit to rewrite.
@@ -65,9 +66,13 @@ type Container struct {
 	UsesSecret bool // its repositoryCredentials name the secret
 	// UsesECSConfig is true in ecs-config mode when the ECS agent pulls the
 	// image with the credentials of ECS_ENGINE_AUTH_DATA under the plan's
-	// registry key: the image matches the key as the agent matches it, the
+	// registry key: the key affects the image as the agent matches them
+	// (registryauth.Affects: the image's host, and for a path key a string
+	// prefix of the image, so ghcr.io/org covers ghcr.io/orgx/app too), the
 	// container has no repositoryCredentials, and the service is not on
-	// Fargate (which has no ecs.config).
+	// Fargate (which has no ecs.config). Whether another key an instance
+	// holds captures the image instead, only the instance's keys tell
+	// (Plan.JudgeKeys).
 	UsesECSConfig bool
 }
 
@@ -115,6 +120,60 @@ func (p Plan) Images() []string {
 		}
 	}
 	return images
+}
+
+// AffectedImages are, in ecs-config mode, the distinct images the service
+// pulls with ECS_ENGINE_AUTH_DATA's credentials under the plan's registry
+// key, in task-definition order: the images for which the agent must pick
+// the rotated key once ecs.config is rewritten.
+func (s Service) AffectedImages() []string {
+	var images []string
+	for _, c := range s.Containers {
+		if c.UsesECSConfig && !slices.Contains(images, c.Image) {
+			images = append(images, c.Image)
+		}
+	}
+	return images
+}
+
+// JudgeKeys says, in ecs-config mode, whether an ECS agent holding keysAfter
+// (the member names of ECS_ENGINE_AUTH_DATA after the rewrite, as an
+// instance's preflight reports them, decoded) will pull every affected image
+// of every planned service with RegistryKey's credentials. Its error wraps
+// the *registryauth.JudgeError, which names each key that captures images,
+// each image no key matches and each image whose key the agent picks at
+// random, and says which services pull those images.
+func (p Plan) JudgeKeys(keysAfter []string) error {
+	var images []string
+	for _, s := range p.Services {
+		for _, image := range s.AffectedImages() {
+			if !slices.Contains(images, image) {
+				images = append(images, image)
+			}
+		}
+	}
+	err := registryauth.Judge(keysAfter, p.RegistryKey, images)
+	var je *registryauth.JudgeError
+	if !errors.As(err, &je) {
+		return err
+	}
+	faulty := slices.Clone(je.Unmatched)
+	for _, captured := range je.Captured {
+		faulty = append(faulty, captured...)
+	}
+	for image := range je.Ambiguous {
+		faulty = append(faulty, image)
+	}
+	var services []string
+	for _, s := range p.Services {
+		if slices.ContainsFunc(s.AffectedImages(), func(image string) bool { return slices.Contains(faulty, image) }) {
+			services = append(services, s.Name)
+		}
+	}
+	if len(services) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (services that pull these images: %s)", err, strings.Join(services, ", "))
 }
 
 // Build reads what the rotation described by cfg touches. It changes nothing.
@@ -178,7 +237,7 @@ func buildECSConfig(ctx context.Context, cfg inputs.Config, ecsAPI ECS, ssmAPI S
 	}
 	p := Plan{Cluster: cfg.Cluster, RegistryKey: key}
 	if changed {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("registry %s is written to ECS_ENGINE_AUTH_DATA as %s: that is the key under which the ECS agent looks up the images of this registry (Docker Hub is always %s; other registries are host[:port], lower case, without scheme or path)", cfg.Registry, key, registryauth.DockerHubKey))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("registry %s is written to ECS_ENGINE_AUTH_DATA as %s: that is the key under which the ECS agent looks up the images of this registry (Docker Hub is always %s; other registries are host[:port] and any path, lower case, without scheme or trailing slash)", cfg.Registry, key, registryauth.DockerHubKey))
 	}
 	instances, err := readInstances(ctx, ecsAPI, ssmAPI, cfg.Cluster)
 	if err != nil {

@@ -282,7 +282,7 @@ func (d discovery) containers(ctx context.Context, taskDefinition string) ([]Con
 		containers = append(containers, Container{
 			Name: aws.ToString(c.Name), Image: image,
 			UsesSecret:    d.secret.Matches(ref),
-			UsesECSConfig: d.registryKey != "" && ref == "" && registryauth.Matches(d.registryKey, image),
+			UsesECSConfig: d.registryKey != "" && ref == "" && registryauth.Affects(d.registryKey, image),
 		})
 	}
 	return containers, nil

@@ -22,10 +22,11 @@
 //   - An image's registry is its first path component if that holds "." or
 //     ":" or is "localhost", else Docker Hub. Docker Hub images (bare names,
 //     docker.io, index.docker.io, registry-1.docker.io; compared byte for
-//     byte) look up exactly "index.docker.io/v1/". Other images look up the
-//     key equal to their host[:port], else any key whose part before the
-//     first "/" is that host[:port], preferring a longer key that is a prefix
-//     of the image reference.
+//     byte) look up exactly "index.docker.io/v1/". Other images take the
+//     longest key of their host[:port] that is a string prefix of the image
+//     reference over the key equal to the host; without a key equal to the
+//     host, Go's map order may decide (Resolve, agentkey.go, says exactly
+//     when).
 package registryauth
 
 import (
@@ -63,18 +64,27 @@ type Credentials struct {
 	Password string
 }
 
-// Key normalises a registry input to the key the agent will match, and
-// reports whether that differs from what was given: Docker Hub in any
-// spelling (docker.io, index.docker.io, registry-1.docker.io, with or without
-// scheme, port or path) is DockerHubKey; any other registry is its lower-case
-// host[:port], without scheme, path, query or fragment.
+// Key normalises a registry input to the key written to
+// ECS_ENGINE_AUTH_DATA, and reports whether that differs from what was
+// given:
 //
-// A path is dropped on purpose: the agent would use a key "host/team" for
-// every image of host when it is the only key of that host, and prefer it for
-// images under host/team otherwise, which is more than the input says. Host
-// names are lower-cased because DNS ignores case and image references are
-// written in lower case; note that the agent itself compares byte for byte,
-// so an image written "Registry.Example.com/app" would not match.
+//   - Docker Hub in any spelling (docker.io, index.docker.io,
+//     registry-1.docker.io, with or without scheme, port or path) is
+//     DockerHubKey: the agent looks Docker Hub images up under
+//     "index.docker.io/v1/" only, so no other Docker Hub key is ever used;
+//   - any other registry is its host[:port], lower case, without scheme,
+//     query or fragment, followed by its path if it has one
+//     (ghcr.io/org): the agent prefers such a key, over the host's own, for
+//     the images of which it is a string prefix (see Resolve). The path is
+//     lower-cased (image paths are lower case, and the agent compares byte
+//     for byte) and loses leading and trailing slashes.
+//
+// Host names are lower-cased because DNS ignores case and image references
+// are written in lower case; note that the agent itself compares byte for
+// byte, so an image written "Registry.Example.com/app" would not match.
+// Key does not judge whether the agent can match the result: the registry
+// input's validation refuses what it cannot (a path with characters no image
+// path holds).
 func Key(registry string) (key string, changed bool) {
 	rest := registry
 	for _, scheme := range []string{"https://", "http://"} {
@@ -83,14 +93,17 @@ func Key(registry string) (key string, changed bool) {
 			break
 		}
 	}
-	hostPort := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		hostPort = rest[:i]
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i]
 	}
+	hostPort, path, _ := strings.Cut(rest, "/")
 	hostPort = asciiLower(hostPort)
-	key = hostPort
 	if isDockerHubHost(hostOnly(hostPort)) {
-		key = DockerHubKey
+		return DockerHubKey, registry != DockerHubKey
+	}
+	key = hostPort
+	if path = strings.Trim(asciiLower(path), "/"); path != "" {
+		key += "/" + path
 	}
 	return key, key != registry
 }
@@ -115,34 +128,15 @@ func Matches(key, image string) bool {
 
 // Lookup finds the key of auths (as Parse returns them, scheme stripped)
 // whose credentials the agent uses to pull image, as GetAuthconfig does.
-// Where the agent's choice depends on Go's random map order (two keys with
-// the image's host and a path, neither a prefix of the image, no key equal to
-// the host), Lookup takes the first in sorted order.
+// Where the agent's choice depends on Go's random map order (see Resolve),
+// ok is false: no key is certain.
 func Lookup(auths map[string]Credentials, image string) (key string, ok bool) {
-	index := indexName(parseRepositoryTag(image))
-	if isDockerHubHost(index) {
-		_, ok := auths[dockerHubLookupKey]
-		return dockerHubLookupKey, ok
-	}
-	longest := ""
-	if _, found := auths[index]; found {
-		longest = index
-	}
 	keys := make([]string, 0, len(auths))
 	for k := range auths {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		host, _, _ := strings.Cut(k, "/")
-		if host != index {
-			continue
-		}
-		if longest == "" || (len(k) > len(longest) && strings.HasPrefix(image, k)) {
-			longest = k
-		}
-	}
-	return longest, longest != ""
+	r := Resolve(keys, image)
+	return r.Key, r.Found()
 }
 
 // IsECR reports whether a key names an Amazon ECR private registry. The agent

@@ -21,8 +21,12 @@ func TestKey(t *testing.T) {
 		{"docker.io:443/library", DockerHubKey, true},
 		{"ghcr.io", "ghcr.io", false},
 		{"https://ghcr.io", "ghcr.io", true},
-		{"HTTPS://Registry.Example.com:5000/team/app", "registry.example.com:5000", true},
+		{"HTTPS://Registry.Example.com:5000/Team/App", "registry.example.com:5000/team/app", true},
 		{"registry.example.com/", "registry.example.com", true},
+		{"ghcr.io/org", "ghcr.io/org", false}, // a path key: the agent prefers it for images it prefixes
+		{"https://ghcr.io/org/", "ghcr.io/org", true},
+		{"ghcr.io/org//", "ghcr.io/org", true},
+		{"docker.io/myorg", DockerHubKey, true}, // the agent never looks up a Docker Hub path
 		{"registry.example.com?x#y", "registry.example.com", true},
 		{"http://localhost:5000", "localhost:5000", true},
 		{"[::1]:5000", "[::1]:5000", false},
@@ -208,7 +212,10 @@ func TestPayload(t *testing.T) {
 	if dec, _ := base64.StdEncoding.DecodeString(b); err != nil || string(dec) != string(got) {
 		t.Errorf("PayloadB64 = %s, %v; want base64 of %s", b, err, got)
 	}
-	for _, key := range []string{"", "docker.io", "https://ghcr.io", "Reg.example.com", "reg.example.com/team"} {
+	if _, err := Payload(TypeDocker, "reg.example.com/team", "u", "p"); err != nil {
+		t.Errorf("Payload with a path key: %v", err)
+	}
+	for _, key := range []string{"", "docker.io", "https://ghcr.io", "Reg.example.com", "reg.example.com/Team", "reg.example.com/team/"} {
 		if _, err := Payload(TypeDocker, key, "u", "p"); err == nil {
 			t.Errorf("Payload with key %q succeeded; want an error: only Key's result is written", key)
 		}

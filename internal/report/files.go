@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -35,4 +37,38 @@ func outputBlock(name, value string) (string, error) {
 		return "", fmt.Errorf("output %s contains its own delimiter", name)
 	}
 	return fmt.Sprintf("%s<<%s\n%s\n%s\n", name, delim, value, delim), nil
+}
+
+// writePrivateFile writes data to path as --output-file wants it: a new
+// file in the same directory, mode 0600, synced, then renamed over path. A
+// rename replaces a symbolic link rather than writing through it, and the
+// file never keeps an older file's mode; a path that is a symbolic link now
+// is refused all the same, as inputs refused it at the start.
+func writePrivateFile(path string, data []byte) (err error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link: the outputs are never written through one", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -16,9 +16,9 @@ import (
 func (r *Reporter) Finish(run Run) error {
 	r.annotate(run)
 	r.Outputs(run)
-	r.AddSummary(Summary(run))
+	r.AddSummary(r.summary(run))
 	if err := r.WriteErr(); err != nil {
-		r.Errorf("report failed", "%s; %s", err, run.Changes())
+		r.Errorf("report failed", "%s; %s", err, own(run.Changes()))
 		return fmt.Errorf("%w: %w", ErrOutputs, err)
 	}
 	return nil
@@ -32,13 +32,13 @@ func (r *Reporter) annotate(run Run) {
 	}
 	if run.Failure.Step == StepVerify && len(verify.Failed(run.Verify)) > 0 {
 		for _, v := range verify.Failed(run.Verify) {
-			r.Errorf("verify credentials: "+v.Image, "registry %s, image %s: %s", v.Registry, v.Image, v.Detail)
+			r.Errorf("verify credentials: "+r.cell(v.Image), "registry %s, image %s: %s", v.Registry, v.Image, v.Detail)
 		}
 		return
 	}
 	// Annotations are read out of context, on the run's page: the step's
 	// own says what the run had changed, by name.
-	text := failureText(*run.Failure)
+	text := r.errText(failureText(*run.Failure))
 	if run.Changed() || run.Failure.Step == StepCancelled {
 		text += ". Changed before the failure: " + run.Changes()
 	}
@@ -50,9 +50,9 @@ func (r *Reporter) annotate(run Run) {
 	}
 	switch run.Failure.Step {
 	case StepCancelled:
-		r.Errorf("run cancelled", "%s", text)
+		r.Errorf("run cancelled", "%s", own(text))
 	default:
-		r.Errorf(run.Failure.Step+" failed", "%s", text)
+		r.Errorf(run.Failure.Step+" failed", "%s", own(text))
 	}
 	if rb := run.Rollback; rb != nil {
 		r.annotateRollback(*rb)
@@ -74,22 +74,22 @@ func (r *Reporter) annotateRollout(w rollout.Result) {
 		if s.State == rollout.StateSucceeded {
 			continue
 		}
-		title := fmt.Sprintf("rollout: %s: %s", s.Service, s.State)
-		msg := fmt.Sprintf("service %s, deployment %s, after %s: ", s.Service, s.DeploymentID, elapsed(s.Elapsed))
+		title := fmt.Sprintf("rollout: %s: %s", r.cell(s.Service), s.State)
+		msg := fmt.Sprintf("service %s, deployment %s, after %s: ", r.cell(s.Service), r.cell(s.DeploymentID), elapsed(s.Elapsed))
 		if s.Reason != "" {
-			msg += s.Reason
+			msg += r.cell(s.Reason)
 		} else {
 			msg += fmt.Sprintf("%s (%d/%d running, %d pending, %d failed)", s.State, s.RunningCount, s.DesiredCount, s.PendingCount, s.FailedTasks)
 		}
 		if task, ok := firstFailure(w.FailedTasks, s.Service); ok {
-			title = fmt.Sprintf("rollout: %s: %s", s.Service, firstWord(taskReason(task)))
-			msg += fmt.Sprintf(". Task %s%s", awsname.Short(task.TaskArn), containerPart(task))
+			title = fmt.Sprintf("rollout: %s: %s", r.cell(s.Service), r.cell(firstWord(taskReason(task))))
+			msg += fmt.Sprintf(". Task %s%s", r.cell(awsname.Short(task.TaskArn)), r.cell(containerPart(task)))
 			if !strings.Contains(s.Reason, taskReason(task)) {
-				msg += ": " + taskReason(task)
+				msg += ": " + r.cell(taskReason(task))
 			}
 			msg += ". Hint: " + Hint(task)
 		}
-		r.Errorf(title, "%s", msg)
+		r.Errorf(title, "%s", own(msg))
 	}
 }
 
@@ -133,11 +133,11 @@ func firstWord(s string) string {
 // caused it: done, or exactly where it left each resource.
 func (r *Reporter) annotateRollback(rb Rollback) {
 	if rb.Err == nil {
-		r.Errorf("rolled back", "the previous credentials are back and the services rolled out on them: %s", rb.state())
+		r.Errorf("rolled back", "the previous credentials are back and the services rolled out on them: %s", own(rb.state()))
 		return
 	}
 	if rb.Watch != nil {
 		r.annotateRollout(*rb.Watch)
 	}
-	r.Errorf("rollback failed", "%s. State now: %s", rb.Err, rb.state())
+	r.Errorf("rollback failed", "%s. State now: %s", rb.Err, own(rb.state()))
 }

@@ -30,11 +30,11 @@ func (r *Reporter) Plan(p plan.Plan, registry string) {
 	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tDESIRED\tRUNNING\tCONTAINER\tIMAGE\tROTATED")
 	for _, s := range p.Services {
 		for i, c := range s.Containers {
-			name, td, desired, running := s.Name, awsname.Short(s.TaskDefinition), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
+			name, td, desired, running := r.cell(s.Name), r.cell(awsname.Short(s.TaskDefinition)), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
 			if i > 0 {
 				name, td, desired, running = "", "", "", ""
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, td, desired, running, c.Name, c.Image, yesNo(c.Rotated()))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, td, desired, running, r.cell(c.Name), r.cell(c.Image), yesNo(c.Rotated()))
 		}
 	}
 	tw.Flush()
@@ -88,15 +88,16 @@ func (r *Reporter) planInstances(p plan.Plan) {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tOS\tRESTART WITH\tAGENT\tCONNECTED\tSSM")
 	for _, in := range p.Instances {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.EC2InstanceID, in.OS, in.Init, in.AgentVersion, yesNo(in.AgentConnected), in.PingStatus)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.cell(in.EC2InstanceID), r.cell(in.OS), r.cell(in.Init), r.cell(in.AgentVersion), yesNo(in.AgentConnected), r.cell(in.PingStatus))
 	}
 	tw.Flush()
 	r.lines(b.String())
 }
 
-// lines prints a block of text line by line.
+// lines prints a block of the report's own text (a table whose outside
+// cells were cut with cell) line by line.
 func (r *Reporter) lines(text string) {
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		r.Infof("%s", line)
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		r.info(r.ownLine(l))
 	}
 }

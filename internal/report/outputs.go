@@ -3,8 +3,10 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"slices"
 	"strings"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 )
 
 // outputSpecs are the outputs of the contract, in its order, with what
@@ -40,7 +42,10 @@ func OutputsTable() string {
 // one JSON object to --output-file when given; outside Actions without
 // --output-file, the JSON object goes to stdout.
 func (r *Reporter) Outputs(run Run) {
-	values := run.outputs()
+	values, cut := run.outputs()
+	for _, c := range cut {
+		r.Warningf("%s", c)
+	}
 	if r.action != nil {
 		r.writeActionOutputs(values)
 		if r.o.OutputFile == "" {
@@ -91,29 +96,87 @@ func (r *Reporter) writeJSONOutputs(values map[string]string) {
 		}
 		return
 	}
-	if err := os.WriteFile(r.o.OutputFile, b, 0o600); err != nil {
+	if err := writePrivateFile(r.o.OutputFile, b); err != nil {
 		r.failedWrite(fmt.Errorf("write the outputs (--output-file %s): %w", r.o.OutputFile, err))
 	}
 }
 
+// outputBudget bounds each JSON-array output: GitHub keeps at most 1 MB of
+// outputs per job, so three arrays of at most this size leave room for the
+// rest.
+const outputBudget = 200 << 10
+
 // outputs are the values of the contract's outputs, built from data that
-// cannot hold the password.
-func (run Run) outputs() map[string]string {
+// cannot hold the password. Every string from outside is cut to MaxOutside
+// characters (Bound); an array that would pass outputBudget keeps its first
+// entries, and cut says which output lost how many.
+func (run Run) outputs() (values map[string]string, cut []string) {
 	version := ""
 	if run.Secret != nil {
-		version = run.Secret.VersionID
+		version = Bound(run.Secret.VersionID)
+	}
+	array := func(name, v string, kept, total int) string {
+		if kept < total {
+			cut = append(cut, fmt.Sprintf("output %s lists the first %d of %d entries: the rest would take it past %d KiB (GitHub keeps at most 1 MB of outputs per job); the log and the summary name them", name, kept, total, outputBudget>>10))
+		}
+		return v
+	}
+	services := slices.Clone(run.services()) // the run's own stay as they are
+	for i, s := range services {
+		s.Service, s.Cluster, s.DeploymentID, s.RolloutState = Bound(s.Service), Bound(s.Cluster), Bound(s.DeploymentID), Bound(s.RolloutState)
+		services[i] = s
+	}
+	failed := make([]rollout.FailedTask, len(run.failedTasks()))
+	for i, t := range run.failedTasks() {
+		t.Service, t.TaskArn, t.LastStatus, t.StopCode, t.StoppedReason = Bound(t.Service), Bound(t.TaskArn), Bound(t.LastStatus), Bound(t.StopCode), Bound(t.StoppedReason)
+		containers := make([]rollout.FailedContainer, len(t.Containers))
+		for j, c := range t.Containers {
+			c.Name, c.Image, c.Reason = Bound(c.Name), Bound(c.Image), Bound(c.Reason)
+			containers[j] = c
+		}
+		t.Containers = containers
+		failed[i] = t
 	}
 	instances := "[]"
 	if run.Instances != nil {
-		instances = compactJSON(run.Instances)
+		bounded := make([]Instance, len(run.Instances))
+		for i, in := range run.Instances {
+			in.ContainerInstanceArn, in.EC2InstanceID, in.CommandID, in.Status = Bound(in.ContainerInstanceArn), Bound(in.EC2InstanceID), Bound(in.CommandID), Bound(in.Status)
+			bounded[i] = in
+		}
+		v, kept := fitJSON(bounded, outputBudget)
+		instances = array("instances", v, kept, len(bounded))
 	}
+	servicesJSON, keptServices := fitJSON(services, outputBudget)
+	failedJSON, keptFailed := fitJSON(failed, outputBudget)
 	return map[string]string{
 		"result":            run.Result,
 		"secret-version-id": version,
-		"services":          compactJSON(run.services()),
-		"failed-tasks":      compactJSON(run.failedTasks()),
+		"services":          array("services", servicesJSON, keptServices, len(services)),
+		"failed-tasks":      array("failed-tasks", failedJSON, keptFailed, len(failed)),
 		"instances":         instances,
+	}, cut
+}
+
+// fitJSON is the JSON array of items, compact, holding as many of the first
+// items as fit in budget bytes, and how many that is.
+func fitJSON[T any](items []T, budget int) (string, int) {
+	var b strings.Builder
+	b.WriteByte('[')
+	kept := 0
+	for _, item := range items {
+		one := compactJSON(item)
+		if b.Len()+len(one)+2 > budget {
+			break
+		}
+		if kept > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+		kept++
 	}
+	b.WriteByte(']')
+	return b.String(), kept
 }
 
 func compactJSON(v any) string {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
@@ -68,8 +69,39 @@ func (r *Reporter) scrub(s string) string {
 	return strings.ReplaceAll(s, r.o.Password, "***")
 }
 
+// text formats one line. Each string or error argument is outside text until
+// proven otherwise: it is scrubbed, then cut to MaxOutside characters
+// (scrubbing first, so that a cut cannot leave part of the password
+// behind); the line as a whole is cut to maxLine.
 func (r *Reporter) text(format string, args []any) string {
-	return r.scrub(line(fmt.Sprintf(format, args...)))
+	bounded := make([]any, len(args))
+	for i, a := range args {
+		bounded[i] = r.outside(a)
+	}
+	return r.scrub(line(r.scrub(fmt.Sprintf(format, bounded...))))
+}
+
+// outside scrubs and bounds an argument that may carry outside text:
+// strings (of any string type) to MaxOutside characters, errors (a sentence
+// of ours around outside text, which may name many resources) to
+// maxErrorText. Text the report composed itself from pieces already cut
+// passes as own. Numbers and the like pass as they are, so that their verbs
+// keep working.
+func (r *Reporter) outside(a any) any {
+	switch v := a.(type) {
+	case nil:
+		return a
+	case own:
+		return string(v)
+	case string:
+		return Bound(r.scrub(v))
+	case error:
+		return r.errText(fmt.Sprint(v)) // fmt survives a nil receiver's panic
+	}
+	if rv := reflect.ValueOf(a); rv.Kind() == reflect.String {
+		return Bound(r.scrub(rv.String()))
+	}
+	return a
 }
 
 func (r *Reporter) plain(prefix, s string) {
@@ -77,13 +109,38 @@ func (r *Reporter) plain(prefix, s string) {
 }
 
 // Infof prints a log line.
-func (r *Reporter) Infof(format string, args ...any) {
+func (r *Reporter) Infof(format string, args ...any) { r.info(r.text(format, args)) }
+
+// info prints a line made ready by text or ownLine.
+func (r *Reporter) info(text string) {
 	if r.action == nil {
-		r.plain("", r.text(format, args))
+		r.plain("", text)
 		return
 	}
-	r.action.Infof("%s", r.text(format, args))
+	r.action.Infof("%s", text)
 }
+
+// ownLine readies a line the report built itself, whose outside parts were
+// cut with cell: it is scrubbed, escaped and cut to maxLine, but not to
+// MaxOutside as a whole.
+func (r *Reporter) ownLine(s string) string { return r.scrub(line(r.scrub(s))) }
+
+// own marks text the report composed itself, whose outside pieces were cut
+// with cell or errText already: Reporter lines take it whole (within
+// maxLine).
+type own string
+
+// maxErrorText bounds the text of one error: our words around outside
+// text, which may name many resources.
+const maxErrorText = 4 * MaxOutside
+
+// errText is an error's text, scrubbed, then cut to maxErrorText characters.
+func (r *Reporter) errText(s string) string { return bound(r.scrub(s), maxErrorText) }
+
+// cell is one piece of outside text inside a line the report builds itself
+// (a table row): scrubbed, then cut to MaxOutside characters and escaped, so
+// that a line break in it cannot break the line.
+func (r *Reporter) cell(s string) string { return escape(Bound(r.scrub(s))) }
 
 // Debugf prints a line the runner shows only with step debug logging on;
 // outside Actions it prints nothing.
@@ -105,7 +162,7 @@ func (r *Reporter) Warningf(format string, args ...any) {
 // Errorf prints an error annotation with a title (outside Actions:
 // "error: title: ...").
 func (r *Reporter) Errorf(title, format string, args ...any) {
-	title = r.scrub(line(title))
+	title = r.scrub(line(Bound(r.scrub(title))))
 	if r.action == nil {
 		if title != "" {
 			title += ": "
@@ -143,7 +200,7 @@ func (r *Reporter) AddSummary(markdown string) {
 	if r.action == nil || path == "" {
 		return
 	}
-	if err := appendFile(path, r.scrub(markdown)+"\n"); err != nil {
+	if err := appendFile(path, capSummary(r.scrub(markdown))+"\n"); err != nil {
 		r.failedWrite(fmt.Errorf("write the job summary (GITHUB_STEP_SUMMARY): %w", err))
 	}
 }

@@ -29,44 +29,121 @@ var resultIcons = map[string]string{
 	ResultSuccess: "✅", ResultFailed: "❌", ResultRolledBack: "↩️", ResultUnchanged: "✔️", ResultDryRun: "📝",
 }
 
-// Summary renders the job summary in Markdown.
-func Summary(run Run) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "## %s ecs-registry-rotate: %s\n\n", resultIcons[run.Result], run.Result)
-	writeHeadline(&b, run)
-	writeInstances(&b, run.Instances)
-	writeServices(&b, run.services())
-	writeFailedTasks(&b, run.failedTasks())
-	writeRollback(&b, run.Rollback)
-	writeVerify(&b, run.Verify)
-	writePlan(&b, run)
-	writeWarnings(&b, run)
-	return b.String()
+// summaryBudget keeps the job summary under GitHub's limit of 1 MiB per
+// step summary: rows past it are left out, and a last line says how many.
+const summaryBudget = 900 << 10
+
+// summaryReserve is kept free for what closes the summary: the end of an
+// open <details> and the line that counts the rows left out.
+const summaryReserve = 1 << 10
+
+// Summary renders the job summary in Markdown, within summaryBudget bytes.
+func Summary(run Run) string { return renderSummary(run, nil, summaryBudget) }
+
+// summary is the job summary Finish writes: every outside string is
+// scrubbed of the password before it is cut, so that a cut cannot leave
+// part of it.
+func (r *Reporter) summary(run Run) string { return renderSummary(run, r.scrub, summaryBudget) }
+
+func renderSummary(run Run, scrub func(string) string, budget int) string {
+	if scrub == nil {
+		scrub = func(s string) string { return s }
+	}
+	b := &summaryWriter{scrub: scrub, budget: budget - summaryReserve}
+	fmt.Fprintf(b, "## %s ecs-registry-rotate: %s\n\n", resultIcons[run.Result], run.Result)
+	writeHeadline(b, run)
+	writeInstances(b, run.Instances)
+	writeServices(b, run.services())
+	writeFailedTasks(b, run.failedTasks())
+	writeRollback(b, run.Rollback)
+	writeVerify(b, run.Verify)
+	writePlan(b, run)
+	writeWarnings(b, run)
+	if b.full {
+		left := "the rest was left out"
+		if b.omitted > 0 {
+			left = fmt.Sprintf("%d more row%s left out", b.omitted, pluralVerb(b.omitted))
+		}
+		fmt.Fprintf(&b.out, "\n**This summary stops here to stay under GitHub's 1 MiB limit for a job summary: %s.** The log and the outputs list them.\n", left)
+	}
+	return b.out.String()
 }
 
-func writeHeadline(b *strings.Builder, run Run) {
-	fmt.Fprintf(b, "- Mode: %s\n- Cluster: %s\n", md(run.Mode), md(run.Cluster))
+// summaryWriter writes the summary within a budget, one write at a time:
+// a write that does not fit, and every write after it, is left out; those
+// that are table rows or list items ("| ", "- ") are counted. Only what
+// must close a section already written (closing) still goes in, from the
+// room summaryReserve keeps.
+type summaryWriter struct {
+	out     strings.Builder
+	scrub   func(string) string
+	budget  int
+	full    bool
+	omitted int // rows left out
+}
+
+// Write takes one write whole, or leaves it out.
+func (w *summaryWriter) Write(p []byte) (int, error) {
+	w.written(string(p))
+	return len(p), nil
+}
+
+// WriteString is Write for a string.
+func (w *summaryWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+
+// written writes s if it fits, and reports whether it did.
+func (w *summaryWriter) written(s string) bool {
+	if w.full || w.out.Len()+len(s) > w.budget {
+		w.full = true
+		if strings.HasPrefix(s, "| ") || strings.HasPrefix(s, "- ") {
+			w.omitted++
+		}
+		return false
+	}
+	w.out.WriteString(s)
+	return true
+}
+
+// closing writes what closes a section already written.
+func (w *summaryWriter) closing(s string) { w.out.WriteString(s) }
+
+// md is md for outside text: scrubbed, then cut and escaped.
+func (w *summaryWriter) md(s string) string { return md(w.scrub(s)) }
+
+// mdErr is md for an error's text or a sentence of ours naming resources:
+// cut to maxErrorText characters.
+func (w *summaryWriter) mdErr(s string) string { return mdBounded(w.scrub(s), maxErrorText) }
+
+func pluralVerb(n int) string {
+	if n == 1 {
+		return " was"
+	}
+	return "s were"
+}
+
+func writeHeadline(b *summaryWriter, run Run) {
+	fmt.Fprintf(b, "- Mode: %s\n- Cluster: %s\n", b.md(run.Mode), b.md(run.Cluster))
 	if run.Plan != nil && run.Plan.Secret.ARN != "" {
-		fmt.Fprintf(b, "- Secret: %s\n", md(run.Plan.Secret.ARN))
+		fmt.Fprintf(b, "- Secret: %s\n", b.md(run.Plan.Secret.ARN))
 	}
 	if s := run.Secret; s != nil {
 		switch {
 		case s.Unknown:
-			fmt.Fprintf(b, "- Secret: **may have been written** (the write's outcome could not be learned; was version %s)\n", md(s.PreviousVersionID))
+			fmt.Fprintf(b, "- Secret: **may have been written** (the write's outcome could not be learned; was version %s)\n", b.md(s.PreviousVersionID))
 		case s.Changed:
-			fmt.Fprintf(b, "- Secret version: %s (was %s)\n", md(s.VersionID), md(s.PreviousVersionID))
+			fmt.Fprintf(b, "- Secret version: %s (was %s)\n", b.md(s.VersionID), b.md(s.PreviousVersionID))
 		default:
-			fmt.Fprintf(b, "- Secret version: %s (already held these credentials; not written)\n", md(s.VersionID))
+			fmt.Fprintf(b, "- Secret version: %s (already held these credentials; not written)\n", b.md(s.VersionID))
 		}
 	}
 	if run.Failure != nil {
-		fmt.Fprintf(b, "- Failed step: **%s**: %s\n", md(run.Failure.Step), md(run.Failure.Err.Error()))
-		fmt.Fprintf(b, "- Changed: %s\n", md(run.Changes()))
+		fmt.Fprintf(b, "- Failed step: **%s**: %s\n", b.md(run.Failure.Step), b.mdErr(run.Failure.Err.Error()))
+		fmt.Fprintf(b, "- Changed: %s\n", b.mdErr(run.Changes()))
 	}
 	b.WriteString("\n")
 }
 
-func writeServices(b *strings.Builder, services []rollout.ServiceResult) {
+func writeServices(b *summaryWriter, services []rollout.ServiceResult) {
 	if len(services) == 0 {
 		b.WriteString("No service to deploy.\n\n")
 		return
@@ -74,8 +151,8 @@ func writeServices(b *strings.Builder, services []rollout.ServiceResult) {
 	b.WriteString("### Services\n\n| Service | Deployment | Rollout state | Desired | Running | Pending | Failed | Result | Time |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range services {
 		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d | %d | %s | %s |\n",
-			md(s.Service), orDash(md(s.DeploymentID)), orDash(md(s.RolloutState)), s.DesiredCount, s.RunningCount, s.PendingCount, s.FailedTasks,
-			orDash(serviceResult(s)), elapsed(s.Elapsed))
+			b.md(s.Service), orDash(b.md(s.DeploymentID)), orDash(b.md(s.RolloutState)), s.DesiredCount, s.RunningCount, s.PendingCount, s.FailedTasks,
+			orDash(b.serviceResult(s)), elapsed(s.Elapsed))
 	}
 	b.WriteString("\n")
 }
@@ -84,20 +161,20 @@ func writeServices(b *strings.Builder, services []rollout.ServiceResult) {
 // ECS's words in full.
 const tableReasonLen = 120
 
-func serviceResult(s rollout.ServiceResult) string {
+func (b *summaryWriter) serviceResult(s rollout.ServiceResult) string {
 	if s.Reason == "" {
-		return md(string(s.State))
+		return b.md(string(s.State))
 	}
-	reason := s.Reason
+	reason := b.scrub(s.Reason)
 	if len(reason) > tableReasonLen {
 		reason = strings.ToValidUTF8(reason[:tableReasonLen], "") + "…"
 	}
-	return fmt.Sprintf("%s: %s", md(string(s.State)), md(reason))
+	return fmt.Sprintf("%s: %s", b.md(string(s.State)), b.md(reason))
 }
 
 // writeFailedTasks groups the failed tasks by ECS's reason: a hundred tasks
 // failing for one reason are one problem, shown once with a few examples.
-func writeFailedTasks(b *strings.Builder, tasks []rollout.FailedTask) {
+func writeFailedTasks(b *summaryWriter, tasks []rollout.FailedTask) {
 	if len(tasks) == 0 {
 		return
 	}
@@ -113,10 +190,10 @@ func writeFailedTasks(b *strings.Builder, tasks []rollout.FailedTask) {
 	fmt.Fprintf(b, "### Failed tasks (%d)\n\n", len(tasks))
 	for _, reason := range reasons {
 		group := byReason[reason]
-		fmt.Fprintf(b, "**%s** (%d task%s)\n\n", md(reason), len(group), plural(len(group)))
+		fmt.Fprintf(b, "**%s** (%d task%s)\n\n", b.md(reason), len(group), plural(len(group)))
 		fmt.Fprintf(b, "> %s\n\n", Hint(group[0]))
 		for _, t := range group[:min(len(group), examplesPerReason)] {
-			fmt.Fprintf(b, "- %s task %s%s, %s\n", md(t.Service), md(awsname.Short(t.TaskArn)), md(containerPart(t)), orDash(md(t.StopCode)))
+			fmt.Fprintf(b, "- %s task %s%s, %s\n", b.md(t.Service), b.md(awsname.Short(t.TaskArn)), b.md(containerPart(t)), orDash(b.md(t.StopCode)))
 		}
 		if rest := len(group) - examplesPerReason; rest > 0 {
 			fmt.Fprintf(b, "- …and %d more\n", rest)
@@ -125,7 +202,7 @@ func writeFailedTasks(b *strings.Builder, tasks []rollout.FailedTask) {
 	}
 }
 
-func writeVerify(b *strings.Builder, results []verify.ImageResult) {
+func writeVerify(b *summaryWriter, results []verify.ImageResult) {
 	if len(results) == 0 {
 		return
 	}
@@ -133,9 +210,9 @@ func writeVerify(b *strings.Builder, results []verify.ImageResult) {
 	for _, v := range results {
 		result := "ok"
 		if v.Status != verify.StatusOK {
-			result = md(fmt.Sprintf("%s: %s", v.Status, v.Detail))
+			result = b.md(fmt.Sprintf("%s: %s", v.Status, v.Detail))
 		}
-		fmt.Fprintf(b, "| %s | %s | %s |\n", md(v.Image), md(v.Registry), result)
+		fmt.Fprintf(b, "| %s | %s | %s |\n", b.md(v.Image), b.md(v.Registry), result)
 	}
 	b.WriteString("\n")
 }
@@ -146,7 +223,7 @@ const planRows = 100
 
 // writePlan lists what the rotation touched, open for a dry run and folded
 // away otherwise.
-func writePlan(b *strings.Builder, run Run) {
+func writePlan(b *summaryWriter, run Run) {
 	if run.Plan == nil || len(run.Plan.Services) == 0 {
 		return
 	}
@@ -154,28 +231,30 @@ func writePlan(b *strings.Builder, run Run) {
 	if run.Result == ResultDryRun {
 		open = " open"
 	}
-	fmt.Fprintf(b, "<details%s><summary>Plan: %d services</summary>\n\n| Service | Task definition | Container | Image | Pulls with the rotated credentials |\n|---|---|---|---|---|\n", open, len(run.Plan.Services))
+	opened := b.written(fmt.Sprintf("<details%s><summary>Plan: %d services</summary>\n\n| Service | Task definition | Container | Image | Pulls with the rotated credentials |\n|---|---|---|---|---|\n", open, len(run.Plan.Services)))
 	rows := 0
 	for _, s := range run.Plan.Services {
 		for _, c := range s.Containers {
 			if rows++; rows <= planRows {
-				fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", md(s.Name), md(awsname.Short(s.TaskDefinition)), md(c.Name), md(c.Image), yesNo(c.Rotated()))
+				fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", b.md(s.Name), b.md(awsname.Short(s.TaskDefinition)), b.md(c.Name), b.md(c.Image), yesNo(c.Rotated()))
 			}
 		}
 	}
 	if rows > planRows {
 		fmt.Fprintf(b, "\n…and %d more containers (the log lists them all)\n", rows-planRows)
 	}
-	b.WriteString("\n</details>\n\n")
+	if opened {
+		b.closing("\n</details>\n\n")
+	}
 }
 
-func writeWarnings(b *strings.Builder, run Run) {
+func writeWarnings(b *summaryWriter, run Run) {
 	if run.Plan == nil || len(run.Plan.Warnings) == 0 {
 		return
 	}
 	b.WriteString("### Warnings\n\n")
 	for _, w := range run.Plan.Warnings {
-		fmt.Fprintf(b, "- %s\n", md(w))
+		fmt.Fprintf(b, "- %s\n", b.mdErr(w))
 	}
 	b.WriteString("\n")
 }
@@ -205,16 +284,16 @@ func plural(n int) string {
 }
 
 // writeRollback is the rollback's own section, after the rollout's.
-func writeRollback(b *strings.Builder, rb *Rollback) {
+func writeRollback(b *summaryWriter, rb *Rollback) {
 	if rb == nil {
 		return
 	}
 	b.WriteString("## Rollback\n\n")
 	if rb.Err != nil {
-		fmt.Fprintf(b, "- **The rollback failed**: %s\n", md(rb.Err.Error()))
+		fmt.Fprintf(b, "- **The rollback failed**: %s\n", b.mdErr(rb.Err.Error()))
 	}
 	if s := rb.Secret; s != nil && !s.Unknown {
-		fmt.Fprintf(b, "- Secret %s: AWSCURRENT is version %s\n", md(s.Name), md(s.VersionID))
+		fmt.Fprintf(b, "- Secret %s: AWSCURRENT is version %s\n", b.md(s.Name), b.md(s.VersionID))
 	}
 	b.WriteString("\n")
 	if rb.Watch != nil {
@@ -227,16 +306,27 @@ func writeRollback(b *strings.Builder, rb *Rollback) {
 const instanceRows = 100
 
 // writeInstances lists each container instance's own outcome (ecs-config).
-func writeInstances(b *strings.Builder, instances []Instance) {
+func writeInstances(b *summaryWriter, instances []Instance) {
 	if len(instances) == 0 {
 		return
 	}
 	fmt.Fprintf(b, "### Container instances (%d)\n\n| Instance | Status | Agent reconnected | Command | Detail |\n|---|---|---|---|---|\n", len(instances))
 	for _, in := range instances[:min(len(instances), instanceRows)] {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", md(in.EC2InstanceID), md(in.Status), yesNo(in.AgentReconnected), orDash(md(in.CommandID)), orDash(md(in.Detail)))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", b.md(in.EC2InstanceID), b.md(in.Status), yesNo(in.AgentReconnected), orDash(b.md(in.CommandID)), orDash(b.md(in.Detail)))
 	}
 	if rest := len(instances) - instanceRows; rest > 0 {
 		fmt.Fprintf(b, "\n…and %d more (the instances output lists them all)\n", rest)
 	}
 	b.WriteString("\n")
+}
+
+// capSummary is the last guard of the budget, for Markdown that did not
+// come through renderSummary: past summaryBudget bytes it is cut at a line
+// break, with a line that says so.
+func capSummary(markdown string) string {
+	if len(markdown) <= summaryBudget {
+		return markdown
+	}
+	cut := strings.LastIndexByte(markdown[:summaryBudget-summaryReserve], '\n') + 1
+	return markdown[:cut] + fmt.Sprintf("\n**This summary stops here to stay under GitHub's 1 MiB limit for a job summary: %d more bytes were left out.**\n", len(markdown)-cut)
 }
