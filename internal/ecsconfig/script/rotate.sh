@@ -16,8 +16,8 @@
 #
 # The payload is a JSON object with exactly one member: registry key ->
 # entry. The parameter's value is base64(payload); it is read with
-# GetParameter, signed here with SigV4 (openssl HMAC), using the instance
-# role's credentials from IMDSv2.
+# GetParameter, signed here with SigV4 (HMAC-SHA256 built on sha256sum),
+# using the instance role's credentials from IMDSv2.
 #
 # Output: on success the last stdout line is
 #   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed> written=<when the config was last written: epoch seconds.nanoseconds, 0 unknown>
@@ -25,12 +25,12 @@
 #   ecs-registry-rotate: error: <code>: <message>
 # Other stdout lines start with "ecs-registry-rotate: note: ".
 #
-# Secrets (payload, its base64, IMDS credentials, the IMDS token) live only
-# in shell variables: never in argv of an external command except the
-# date/region/service-scoped HMAC keys that openssl needs, never in a here
-# document (bash < 5.1 writes those to $TMPDIR), never printed. The only
-# files that hold them are the config, its temp file (created 0600 in the
-# config's directory, given the config's mode) and the backup.
+# Secrets (payload, its base64, IMDS credentials, the IMDS token, every
+# SigV4 signing key) live only in shell variables and pipes: never in the
+# argv of an external command (/proc/<pid>/cmdline is world-readable), never
+# in a here document (bash < 5.1 writes those to $TMPDIR), never printed.
+# The only files that hold them are the config, its temp file (created 0600
+# in the config's directory, given the config's mode) and the backup.
 
 if [ -n "${BASH_VERSION:-}" ]; then set +o posix; fi
 set -u
@@ -345,9 +345,30 @@ same_bytes() {
 	[[ $a == "$b" ]]
 }
 
-# hmac_hex HEXKEY DATA
+# hex_esc HEX: the bytes HEX spells, as printf %b escapes (\xHH).
+hex_esc() {
+	local h=$1 i out=''
+	for ((i = 0; i < ${#h}; i += 2)); do out+="\\x${h:i:2}"; done
+	printf '%s' "$out"
+}
+
+# hmac_hex HEXKEY DATA: HMAC-SHA256 (RFC 2104) as
+#   SHA256((K0 xor opad) || SHA256((K0 xor ipad) || DATA))
+# with K0 the key zero-padded to 64 bytes. The padded keys are made with
+# bash arithmetic and printf, builtins that exec nothing, and hashed by
+# sha256sum from stdin: no key reaches an argv (openssl's -macopt hexkey:
+# would show it in /proc/<pid>/cmdline to every local user).
 hmac_hex() {
-	printf '%s' "$2" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$1" | awk '{ print $NF }'
+	local k=$1 i b ipad='' opad='' inner
+	if ((${#k} > 128)); then k=$(printf '%b' "$(hex_esc "$k")" | sha256_hex); fi
+	while ((${#k} < 128)); do k+=0; done
+	for ((i = 0; i < 128; i += 2)); do
+		b=$((16#${k:i:2}))
+		printf -v ipad '%s\\x%02x' "$ipad" $((b ^ 0x36))
+		printf -v opad '%s\\x%02x' "$opad" $((b ^ 0x5c))
+	done
+	inner=$({ printf '%b' "$ipad" && printf '%s' "$2"; } | sha256_hex)
+	{ printf '%b' "$opad" && printf '%b' "$(hex_esc "$inner")"; } | sha256_hex
 }
 
 # get_parameter: sets PAYLOAD_B64 to the parameter's value.
@@ -390,7 +411,7 @@ get_parameter() {
 		k=$(hmac_hex "$k" aws4_request)
 		sig=$(hmac_hex "$k" "$sts")
 		re='^[0-9a-f]{64}$'
-		[[ $sig =~ $re ]] || fail parameter-error "openssl could not compute the request signature"
+		[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature (sha256sum, od)"
 		auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
 		curl_do POST "$url" 0 "$body" "Host: $host" 'Content-Type: application/x-amz-json-1.1' \
 			"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \

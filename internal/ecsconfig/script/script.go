@@ -26,8 +26,8 @@
 // # Modes
 //
 // preflight reads and changes nothing: the config file, the restart tool,
-// the parameter (IMDSv2 credentials, GetParameter signed with SigV4 by
-// openssl) and the payload, and refuses an ECS_ENGINE_AUTH_TYPE that
+// the parameter (IMDSv2 credentials, GetParameter signed with SigV4, its
+// HMACs built on sha256sum so that no key reaches an argv) and the payload, and refuses an ECS_ENGINE_AUTH_TYPE that
 // differs from AuthType while ECS_ENGINE_AUTH_DATA holds other registries'
 // entries. apply does the same reads, then leaves a file that already holds
 // the type and this member alone (file=unchanged), or writes the backup

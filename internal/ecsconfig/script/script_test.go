@@ -29,7 +29,7 @@ import (
 
 // The tools rotate.sh may use. The script runs with PATH = the stubs, then
 // a directory of links to exactly these: a missing one fails the tests.
-var scriptTools = []string{"bash", "sed", "curl", "openssl", "base64", "sha256sum", "od", "tr", "cut", "wc",
+var scriptTools = []string{"bash", "sed", "curl", "base64", "sha256sum", "od", "tr", "cut", "wc",
 	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "dirname", "basename", "readlink", "sleep"}
 
 const (
