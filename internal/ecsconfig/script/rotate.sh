@@ -13,6 +13,8 @@
 #   ECSRR_REGISTRY_KEY  the registry key of the payload's only member
 #   ECSRR_INIT          systemd | upstart
 #   ECSRR_RESTART       true | false
+#   ECSRR_READ_BUDGET   seconds, 1-3600, default 60: how long GetParameter
+#                       is retried on throttling, 5xx and transport errors
 #
 # The payload is a JSON object with exactly one member: registry key ->
 # entry. The parameter's value is base64(payload); it is read with
@@ -47,6 +49,7 @@ AUTH_TYPE=${ECSRR_AUTH_TYPE-}
 REGISTRY_KEY=${ECSRR_REGISTRY_KEY-}
 INIT=${ECSRR_INIT-}
 RESTART=${ECSRR_RESTART-}
+READ_BUDGET=${ECSRR_READ_BUDGET:-60}
 unset ECSRR_INLINE_B64
 
 TMPFILES=()
@@ -90,6 +93,11 @@ check_params() {
 	case $INIT in systemd | upstart) ;; *) fail bad-params "init must be systemd or upstart" ;; esac
 	case $RESTART in true | false) ;; *) fail bad-params "restart must be true or false" ;; esac
 	[[ $MODE == rollback ]] && return
+	re='^[0-9]{1,4}$'
+	if ! [[ $READ_BUDGET =~ $re ]] || ((10#$READ_BUDGET < 1 || 10#$READ_BUDGET > 3600)); then
+		fail bad-params "read budget must be 1 to 3600 seconds"
+	fi
+	READ_BUDGET=$((10#$READ_BUDGET))
 	case $AUTH_TYPE in dockercfg | docker) ;; *) fail bad-params "auth type must be dockercfg or docker" ;; esac
 	re='^[]!#-&(-[^-~]{1,256}$'
 	[[ $REGISTRY_KEY =~ $re ]] || fail bad-params "registry key must be 1 to 256 printable characters without spaces, quotes or backslashes"
@@ -371,14 +379,9 @@ hmac_hex() {
 	{ printf '%b' "$opad" && printf '%b' "$(hex_esc "$inner")"; } | sha256_hex
 }
 
-# get_parameter: sets PAYLOAD_B64 to the parameter's value.
-get_parameter() {
-	local endpoint scheme rest host path url re body amz_date day scope creq sts k sig auth
-	local attempt type msg
-	REGION=${AWS_SSM_REGION_NAME:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
-	imds_credentials
-	re='^[a-z0-9-]{1,32}$'
-	[[ $REGION =~ $re ]] || fail parameter-error "no AWS region: AWS_SSM_REGION_NAME is unset and IMDS gave none"
+# ssm_endpoint: sets SSM_HOST, SSM_PATH and SSM_URL.
+ssm_endpoint() {
+	local endpoint re rest
 	endpoint=${AWS_ENDPOINT_URL_SSM:-${AWS_ENDPOINT_URL:-}}
 	if [[ -z $endpoint ]]; then
 		endpoint="https://ssm.$REGION.amazonaws.com"
@@ -386,36 +389,76 @@ get_parameter() {
 	fi
 	re='^(https?)://([^/?#]+)(/[A-Za-z0-9._~/-]*)?$'
 	[[ $endpoint =~ $re ]] || fail parameter-error "SSM endpoint $endpoint is not a URL this script can sign for"
-	scheme=${BASH_REMATCH[1]}
-	host=${BASH_REMATCH[2]}
+	SSM_HOST=${BASH_REMATCH[2]}
 	rest=${BASH_REMATCH[3]}
 	while [[ $rest == */ ]]; do rest=${rest%/}; done
-	path="$rest/"
-	url="$scheme://$host$path"
-	body="{\"Name\":\"$PARAMETER\",\"WithDecryption\":true}"
+	SSM_PATH="$rest/"
+	SSM_URL="${BASH_REMATCH[1]}://$SSM_HOST$SSM_PATH"
+}
 
-	for attempt in 1 2 3; do
-		amz_date=$(date -u +%Y%m%dT%H%M%SZ)
-		day=${amz_date%%T*}
-		scope="$day/$REGION/ssm/aws4_request"
-		creq="POST"$'\n'"$path"$'\n'$'\n'
-		creq+="content-type:application/x-amz-json-1.1"$'\n'"host:$host"$'\n'"x-amz-date:$amz_date"$'\n'
-		creq+="x-amz-security-token:$ST"$'\n'"x-amz-target:AmazonSSM.GetParameter"$'\n'$'\n'
-		creq+="content-type;host;x-amz-date;x-amz-security-token;x-amz-target"$'\n'
-		creq+=$(printf '%s' "$body" | sha256_hex)
-		sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$(printf '%s' "$creq" | sha256_hex)
-		k=$(printf '%s' "AWS4$SK" | od -An -v -tx1 | tr -d ' \n')
-		k=$(hmac_hex "$k" "$day")
-		k=$(hmac_hex "$k" "$REGION")
-		k=$(hmac_hex "$k" ssm)
-		k=$(hmac_hex "$k" aws4_request)
-		sig=$(hmac_hex "$k" "$sts")
-		re='^[0-9a-f]{64}$'
-		[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature (sha256sum, od)"
-		auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
-		curl_do POST "$url" 0 "$body" "Host: $host" 'Content-Type: application/x-amz-json-1.1' \
-			"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \
-			"Authorization: $auth" 'Expect:'
+# post_get_parameter BODY: one GetParameter call, signed with SigV4 now;
+# sets CURL_RC, HTTP_STATUS, HTTP_BODY.
+post_get_parameter() {
+	local amz_date day scope creq sts k sig auth re
+	amz_date=$(date -u +%Y%m%dT%H%M%SZ)
+	day=${amz_date%%T*}
+	scope="$day/$REGION/ssm/aws4_request"
+	creq="POST"$'\n'"$SSM_PATH"$'\n'$'\n'
+	creq+="content-type:application/x-amz-json-1.1"$'\n'"host:$SSM_HOST"$'\n'"x-amz-date:$amz_date"$'\n'
+	creq+="x-amz-security-token:$ST"$'\n'"x-amz-target:AmazonSSM.GetParameter"$'\n'$'\n'
+	creq+="content-type;host;x-amz-date;x-amz-security-token;x-amz-target"$'\n'
+	creq+=$(printf '%s' "$1" | sha256_hex)
+	sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$(printf '%s' "$creq" | sha256_hex)
+	k=$(printf '%s' "AWS4$SK" | od -An -v -tx1 | tr -d ' \n')
+	k=$(hmac_hex "$k" "$day")
+	k=$(hmac_hex "$k" "$REGION")
+	k=$(hmac_hex "$k" ssm)
+	k=$(hmac_hex "$k" aws4_request)
+	sig=$(hmac_hex "$k" "$sts")
+	re='^[0-9a-f]{64}$'
+	[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature (sha256sum, od)"
+	auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
+	curl_do POST "$SSM_URL" 0 "$1" "Host: $SSM_HOST" 'Content-Type: application/x-amz-json-1.1' \
+		"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \
+		"Authorization: $auth" 'Expect:'
+}
+
+# now_ms: milliseconds since the epoch (GNU date), else from $SECONDS.
+now_ms() {
+	local ns
+	ns=$(date +%s%N 2>/dev/null)
+	if [[ $ns =~ ^[0-9]{12,}$ ]]; then printf '%s' $((ns / 1000000)); else printf '%s' $((SECONDS * 1000)); fi
+}
+
+# backoff_ms N: the wait before retry N (1, 2, ...), full jitter over a
+# window of 0.5 s doubling to at most 8 s: a fleet that reads at once and is
+# throttled together must not retry together.
+backoff_ms() {
+	local cap=8000
+	(($1 < 5)) && cap=$((500 << ($1 - 1)))
+	printf '%s' $(((RANDOM * 32768 + RANDOM) % (cap + 1)))
+}
+
+sleep_ms() {
+	local frac
+	printf -v frac '%03d' $(($1 % 1000))
+	sleep "$(($1 / 1000)).$frac"
+}
+
+# get_parameter: sets PAYLOAD_B64 to the parameter's value. Throttling,
+# 5xx and transport errors are retried with backoff_ms for up to
+# READ_BUDGET seconds in all.
+get_parameter() {
+	local re body attempt type msg start wait throttled
+	REGION=${AWS_SSM_REGION_NAME:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
+	imds_credentials
+	re='^[a-z0-9-]{1,32}$'
+	[[ $REGION =~ $re ]] || fail parameter-error "no AWS region: AWS_SSM_REGION_NAME is unset and IMDS gave none"
+	ssm_endpoint
+	body="{\"Name\":\"$PARAMETER\",\"WithDecryption\":true}"
+	start=$(now_ms)
+	for ((attempt = 1; ; attempt++)); do
+		post_get_parameter "$body"
 		if [[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]]; then
 			PAYLOAD_B64=$(json_field Value)
 			PAYLOAD_B64=${PAYLOAD_B64//\\\//\/}
@@ -425,22 +468,35 @@ get_parameter() {
 		type=${type##*#}
 		type=${type%%:*}
 		msg=$(json_field '[Mm]essage')
+		throttled=0
 		case $CURL_RC/$HTTP_STATUS/$type in
-		0/*/ThrottlingException | 0/5*/* | [1-9]*/*/*) ;;
+		0/*/ThrottlingException | 0/429/*) throttled=1 ;;
+		0/5*/* | [1-9]*/*/*) ;;
 		*) break ;;
 		esac
-		[[ $attempt == 3 ]] || sleep "$attempt"
+		wait=$(backoff_ms "$attempt")
+		(($(now_ms) - start + wait < READ_BUDGET * 1000)) || break
+		sleep_ms "$wait"
 	done
-	[[ $CURL_RC == 0 ]] || fail parameter-error "cannot reach SSM at $url (curl exit $CURL_RC)"
-	case $type in
+	parameter_failed "$type" "$msg" "$throttled" "$attempt" "$(($(now_ms) - start))"
+}
+
+# parameter_failed TYPE MESSAGE THROTTLED ATTEMPTS MILLISECONDS: the error
+# for the last GetParameter answer.
+parameter_failed() {
+	if (($3)); then
+		fail parameter-throttled "GetParameter $PARAMETER was throttled $4 times in $(($5 / 1000)) s: raise Parameter Store throughput in $REGION (the higher throughput setting), or update fewer instances at once (a smaller batch or MaxConcurrency)"
+	fi
+	[[ $CURL_RC == 0 ]] || fail parameter-error "cannot reach SSM at $SSM_URL (curl exit $CURL_RC, $4 attempts)"
+	case $1 in
 	AccessDeniedException)
-		fail parameter-denied "ssm:GetParameter on $PARAMETER was denied for the instance role $ROLE: $msg"
+		fail parameter-denied "ssm:GetParameter on $PARAMETER was denied for the instance role $ROLE: $2"
 		;;
 	ParameterNotFound)
 		fail parameter-not-found "parameter $PARAMETER does not exist in $REGION (deleted already, or another account or region)"
 		;;
 	*)
-		fail parameter-error "GetParameter $PARAMETER failed: HTTP $HTTP_STATUS ${type:-unknown error}${msg:+: $msg}"
+		fail parameter-error "GetParameter $PARAMETER failed: HTTP $HTTP_STATUS ${1:-unknown error}${2:+: $2}"
 		;;
 	esac
 }

@@ -96,7 +96,17 @@ type Params struct {
 	RegistryKey string // e.g. "https://index.docker.io/v1/" or "registry.example.com:5000"
 	Init        string // "systemd" (AL2, AL2023) | "upstart" (AL1)
 	Restart     bool   // restart-agent input
+	// ReadBudget bounds the retries of GetParameter (throttling, 5xx,
+	// transport errors) under the parameter transport; whole seconds, 1s
+	// to 1h. Zero: the script's default, DefaultReadBudget.
+	ReadBudget time.Duration
 }
+
+// DefaultReadBudget is the script's own ReadBudget.
+const DefaultReadBudget = 60 * time.Second
+
+// maxBudget bounds the script's waits.
+const maxBudget = time.Hour
 
 // Modes, transports, auth types and inits.
 const (
@@ -137,6 +147,7 @@ const (
 	CodeParameterDenied       = "parameter-denied"
 	CodeParameterNotFound     = "parameter-not-found"
 	CodeParameterError        = "parameter-error"
+	CodeParameterThrottled    = "parameter-throttled"
 	CodePayloadInvalid        = "payload-invalid"
 	CodeAuthTypeMismatch      = "auth-type-mismatch"
 	CodeWriteFailed           = "write-failed"
@@ -182,6 +193,9 @@ func (p Params) Validate() error {
 	if p.Mode == ModeRollback {
 		return errors.Join(errs...)
 	}
+	if err := checkSeconds("read budget", p.ReadBudget); err != nil {
+		errs = append(errs, err)
+	}
 	switch p.AuthType {
 	case AuthTypeDockercfg, AuthTypeDocker:
 	default:
@@ -209,6 +223,15 @@ func (p Params) Validate() error {
 		errs = append(errs, fmt.Errorf("transport %q: want parameter or inline", p.Transport))
 	}
 	return errors.Join(errs...)
+}
+
+// checkSeconds: d is zero (the script's default) or whole seconds from 1s
+// to maxBudget.
+func checkSeconds(what string, d time.Duration) error {
+	if d != 0 && (d%time.Second != 0 || d < time.Second || d > maxBudget) {
+		return fmt.Errorf("%s %s: want whole seconds from 1s to %s", what, d, maxBudget)
+	}
+	return nil
 }
 
 // CheckPayload checks b64 as the script will: standard base64 of one line
@@ -303,6 +326,9 @@ func Commands(p Params) []string {
 			[2]string{"TRANSPORT", p.Transport})
 		if p.Transport == TransportParameter {
 			vars = append(vars, [2]string{"PARAMETER", p.Parameter})
+			if p.ReadBudget != 0 {
+				vars = append(vars, [2]string{"READ_BUDGET", strconv.Itoa(int(p.ReadBudget / time.Second))})
+			}
 		} else {
 			vars = append(vars, [2]string{"INLINE_B64", p.InlineB64})
 		}

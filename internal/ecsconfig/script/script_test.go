@@ -48,6 +48,35 @@ type fakeAWS struct {
 	mu     sync.Mutex
 	roles  map[string]awsfake.InstanceRole
 	params map[string]awsfake.InstanceParameter
+	// throttle: how many of the next GetParameter calls are answered
+	// ThrottlingException (-1: all); reads counts the calls.
+	throttle, reads int
+}
+
+// throttled counts a GetParameter call and says whether to throttle it.
+func (f *fakeAWS) throttled() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if f.throttle == 0 {
+		return false
+	}
+	if f.throttle > 0 {
+		f.throttle--
+	}
+	return true
+}
+
+func (f *fakeAWS) setThrottle(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.throttle, f.reads = n, 0
+}
+
+func (f *fakeAWS) readCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
 }
 
 func (f *fakeAWS) LookupParameter(name string) (awsfake.InstanceParameter, bool) {
@@ -80,7 +109,16 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 			r, ok := f.roles[id]
 			return r, ok
 		}})
-	f.srv = httptest.NewServer(ep)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, awsfake.IMDSPathPrefix) && f.throttled() {
+			// As SSM answers a GetParameter over the account's throughput.
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
+			return
+		}
+		ep.ServeHTTP(w, r)
+	}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -1059,7 +1097,7 @@ func TestScriptValidatesItsVariables(t *testing.T) {
 	good := map[string]string{"MODE": "apply", "RUN_ID": runID, "TRANSPORT": "parameter", "PARAMETER": paramName,
 		"AUTH_TYPE": "dockercfg", "REGISTRY_KEY": hubKey, "INIT": "systemd", "RESTART": "false"}
 	for k, bad := range map[string]string{"MODE": "bogus", "RUN_ID": "Run_1", "TRANSPORT": "carrier-pigeon", "PARAMETER": "a b",
-		"AUTH_TYPE": "basic", "REGISTRY_KEY": `a"b`, "INIT": "sysvinit", "RESTART": "yes"} {
+		"AUTH_TYPE": "basic", "REGISTRY_KEY": `a"b`, "INIT": "sysvinit", "RESTART": "yes", "READ_BUDGET": "0"} {
 		vars := map[string]string{}
 		for kk, v := range good {
 			vars[kk] = v
