@@ -15,7 +15,8 @@ import (
 
 // wrapTools puts, in front of the instance's PATH, a wrapper for every
 // tool the script can run (the system tools and the init stubs): each
-// appends its name and argv to the returned log, then execs the tool.
+// appends "$ARGV_TAG <name> <argv>" to the returned log, sleeps 0.3 s when
+// its name is in $ARGV_SLOW (space-separated), then execs the tool.
 func (in *instance) wrapTools() string {
 	in.t.Helper()
 	root := filepath.Dir(in.stubs)
@@ -36,7 +37,8 @@ func (in *instance) wrapTools() string {
 			if _, err := os.Stat(filepath.Join(wrap, name)); err == nil {
 				continue // a stub shadows the system tool, as on PATH
 			}
-			body := "#!" + in.bash + "\nprintf '%s\\n' " + shellWord(name) + "\" $*\" >>" + shellWord(log) +
+			body := "#!" + in.bash + "\nprintf '%s\\n' \"${ARGV_TAG:-}\"" + shellWord(" "+name) + "\" $*\" >>" + shellWord(log) +
+				"\ncase \" ${ARGV_SLOW:-} \" in *" + shellWord(" "+name+" ") + "*) " + shellWord(filepath.Join(root, "sysbin", "sleep")) + " 0.3 ;; esac" +
 				"\nexec " + shellWord(filepath.Join(dir, name)) + " \"$@\"\n"
 			if err := os.WriteFile(filepath.Join(wrap, name), []byte(body), 0o755); err != nil {
 				in.t.Fatal(err)
@@ -110,12 +112,12 @@ func TestNoCredentialInArgv(t *testing.T) {
 				t.Fatal(err)
 			}
 			logged := string(b)
-			for _, tool := range []string{"sha256sum ", "base64 ", "mv "} {
+			for _, tool := range []string{" sha256sum ", " base64 ", " mv "} {
 				if !strings.Contains(logged, tool) {
 					t.Fatalf("the wrappers logged no %q: the test does not see the script's tools\n%s", tool, logged)
 				}
 			}
-			if c.transport == script.TransportParameter && !strings.Contains(logged, "curl ") {
+			if c.transport == script.TransportParameter && !strings.Contains(logged, " curl ") {
 				t.Fatalf("no curl call logged\n%s", logged)
 			}
 			imds := f.imdsSecrets(t)

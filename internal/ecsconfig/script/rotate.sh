@@ -15,6 +15,9 @@
 #   ECSRR_RESTART       true | false
 #   ECSRR_READ_BUDGET   seconds, 1-3600, default 60: how long GetParameter
 #                       is retried on throttling, 5xx and transport errors
+#   ECSRR_LOCK_WAIT     seconds, 0-3600, default 110 (under the default
+#                       executionTimeout of 120 s): how long to wait for
+#                       another of these scripts on the instance to end
 #
 # The payload is a JSON object with exactly one member: registry key ->
 # entry. The parameter's value is base64(payload); it is read with
@@ -50,6 +53,7 @@ REGISTRY_KEY=${ECSRR_REGISTRY_KEY-}
 INIT=${ECSRR_INIT-}
 RESTART=${ECSRR_RESTART-}
 READ_BUDGET=${ECSRR_READ_BUDGET:-60}
+LOCK_WAIT=${ECSRR_LOCK_WAIT:-110}
 unset ECSRR_INLINE_B64
 
 TMPFILES=()
@@ -92,6 +96,11 @@ check_params() {
 	[[ $RUN_ID =~ $re ]] || fail bad-params "run id must match [a-z0-9-]{1,64}"
 	case $INIT in systemd | upstart) ;; *) fail bad-params "init must be systemd or upstart" ;; esac
 	case $RESTART in true | false) ;; *) fail bad-params "restart must be true or false" ;; esac
+	re='^[0-9]{1,4}$'
+	if ! [[ $LOCK_WAIT =~ $re ]] || ((10#$LOCK_WAIT > 3600)); then
+		fail bad-params "lock wait must be 0 to 3600 seconds"
+	fi
+	LOCK_WAIT=$((10#$LOCK_WAIT))
 	[[ $MODE == rollback ]] && return
 	re='^[0-9]{1,4}$'
 	if ! [[ $READ_BUDGET =~ $re ]] || ((10#$READ_BUDGET < 1 || 10#$READ_BUDGET > 3600)); then
@@ -594,13 +603,32 @@ unquote() {
 	printf '%s' "$v"
 }
 
-check_config() {
+# resolve_config: CFG (through a symlink: the link stays, its target is
+# rewritten), CFG_DIR, and this run's files next to it.
+resolve_config() {
 	CFG=${ECS_REGISTRY_ROTATE_CONFIG_FILE:-/etc/ecs/ecs.config}
 	if [[ -L $CFG ]]; then
 		CFG=$(readlink -f -- "$CFG") || fail config-missing "$CFG is a dangling symlink"
 	fi
 	CFG_DIR=$(dirname -- "$CFG")
 	BACKUP="$CFG.$TAG-$RUN_ID.bak"
+	LOCK="$CFG_DIR/.$TAG.lock"
+	[[ -d $CFG_DIR ]] || fail config-missing "$CFG does not exist (no directory $CFG_DIR)"
+}
+
+# take_lock: one script of this tool at a time on the instance, for the
+# whole run: SSM may deliver a command twice, and a retried command may
+# overlap the first. The lock (fd 9) goes when the script exits, killed
+# included; an empty 0600 file holds it.
+take_lock() {
+	[[ -L $LOCK ]] && fail config-unreadable "the lock file $LOCK is a symlink"
+	{ exec 9>>"$LOCK"; } 2>/dev/null || fail config-dir-not-writable "cannot open the lock file $LOCK"
+	command -v flock >/dev/null 2>&1 || fail locked "flock (util-linux) is missing: cannot lock $LOCK"
+	flock -w "$LOCK_WAIT" 9 ||
+		fail locked "another $TAG script on this instance holds $LOCK; gave up after $LOCK_WAIT s"
+}
+
+check_config() {
 	if [[ ! -e $CFG ]]; then
 		[[ $MODE == rollback && -f $BACKUP ]] || fail config-missing "$CFG does not exist"
 	else
@@ -608,7 +636,7 @@ check_config() {
 		[[ -r $CFG ]] || fail config-unreadable "$CFG is not readable"
 		[[ $(tr -d '\000' <"$CFG" | wc -c) == "$(wc -c <"$CFG")" ]] || fail config-unreadable "$CFG holds NUL bytes"
 	fi
-	[[ -d $CFG_DIR && -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable"
+	[[ -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable"
 }
 
 check_restart_tool() {
@@ -767,16 +795,18 @@ agent_started_after_write() {
 restart_agent() {
 	local out
 	if [[ $INIT == systemd ]]; then
-		out=$(systemctl restart ecs 2>&1) || fail restart-failed "$1; systemctl restart ecs failed: ${out%%$'\n'*}"
+		out=$(systemctl restart ecs 2>&1 9>&-) || fail restart-failed "$1; systemctl restart ecs failed: ${out%%$'\n'*}"
 	else
-		stop ecs >/dev/null 2>&1 # not running is fine
-		out=$(start ecs 2>&1) || fail restart-failed "$1; start ecs failed: ${out%%$'\n'*}"
+		stop ecs >/dev/null 2>&1 9>&- # not running is fine
+		out=$(start ecs 2>&1 9>&-) || fail restart-failed "$1; start ecs failed: ${out%%$'\n'*}"
 	fi
 }
 
 # ---------------------------------------------------------------- modes
 
 check_params
+resolve_config
+take_lock
 check_config
 check_restart_tool
 

@@ -100,10 +100,18 @@ type Params struct {
 	// transport errors) under the parameter transport; whole seconds, 1s
 	// to 1h. Zero: the script's default, DefaultReadBudget.
 	ReadBudget time.Duration
+	// LockWait bounds the wait for another of these scripts on the same
+	// instance (each holds a lock for its whole run); whole seconds, 1s to
+	// 1h. Zero: the script's default, DefaultLockWait. Keep it under the
+	// command's executionTimeout.
+	LockWait time.Duration
 }
 
-// DefaultReadBudget is the script's own ReadBudget.
-const DefaultReadBudget = 60 * time.Second
+// The script's own ReadBudget and LockWait.
+const (
+	DefaultReadBudget = 60 * time.Second
+	DefaultLockWait   = 110 * time.Second
+)
 
 // maxBudget bounds the script's waits.
 const maxBudget = time.Hour
@@ -148,6 +156,7 @@ const (
 	CodeParameterNotFound     = "parameter-not-found"
 	CodeParameterError        = "parameter-error"
 	CodeParameterThrottled    = "parameter-throttled"
+	CodeLocked                = "locked"
 	CodePayloadInvalid        = "payload-invalid"
 	CodeAuthTypeMismatch      = "auth-type-mismatch"
 	CodeWriteFailed           = "write-failed"
@@ -189,6 +198,9 @@ func (p Params) Validate() error {
 	case InitSystemd, InitUpstart:
 	default:
 		errs = append(errs, fmt.Errorf("init %q: want systemd or upstart", p.Init))
+	}
+	if err := checkSeconds("lock wait", p.LockWait); err != nil {
+		errs = append(errs, err)
 	}
 	if p.Mode == ModeRollback {
 		return errors.Join(errs...)
@@ -321,6 +333,9 @@ func Commands(p Params) []string {
 		restart = "true"
 	}
 	vars := [][2]string{{"MODE", p.Mode}, {"RUN_ID", p.RunID}, {"INIT", p.Init}, {"RESTART", restart}}
+	if p.LockWait != 0 {
+		vars = append(vars, [2]string{"LOCK_WAIT", strconv.Itoa(int(p.LockWait / time.Second))})
+	}
 	if p.Mode != ModeRollback {
 		vars = append(vars, [2]string{"AUTH_TYPE", p.AuthType}, [2]string{"REGISTRY_KEY", p.RegistryKey},
 			[2]string{"TRANSPORT", p.Transport})

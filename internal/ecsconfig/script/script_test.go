@@ -30,7 +30,7 @@ import (
 // The tools rotate.sh may use. The script runs with PATH = the stubs, then
 // a directory of links to exactly these: a missing one fails the tests.
 var scriptTools = []string{"bash", "sed", "curl", "base64", "sha256sum", "od", "tr", "cut", "wc",
-	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "dirname", "basename", "readlink", "sleep"}
+	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "dirname", "basename", "readlink", "sleep", "flock"}
 
 const (
 	hubKey     = "https://index.docker.io/v1/"
@@ -337,6 +337,21 @@ func (in *instance) run(p script.Params) run {
 	return in.runLines(script.Commands(p))
 }
 
+// runWith runs p with env added to the instance's environment; safe to
+// call from several goroutines.
+func (in *instance) runWith(p script.Params, env ...string) run {
+	if err := p.Validate(); err != nil {
+		in.t.Errorf("params: %v", err)
+		return run{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, in.bash, "-c", strings.Join(script.Commands(p), "\n"))
+	cmd.Env = append(in.env(), env...)
+	cmd.Dir = in.tmpdir
+	return in.finish(cmd)
+}
+
 func (in *instance) restarts() []string {
 	b, _ := os.ReadFile(in.log)
 	var out []string
@@ -357,8 +372,13 @@ func (in *instance) setActiveEnter(t time.Time) {
 	}
 }
 
+// lockName is the script's lock file, next to the config.
+const lockName = ".ecs-registry-rotate.lock"
+
 // dirState is every file of the instance's config directory: name, mode,
-// size, mtime and content hash.
+// size, mtime and content hash; the script's empty lock file and the
+// directories' mtimes (the script probes that it can rename files there)
+// left out.
 func (in *instance) dirState() string {
 	in.t.Helper()
 	var sb strings.Builder
@@ -370,13 +390,20 @@ func (in *instance) dirState() string {
 		if err != nil {
 			return err
 		}
+		if d.Name() == lockName && fi.Size() == 0 {
+			return nil
+		}
+		mtime := fi.ModTime().UnixNano()
+		if fi.IsDir() {
+			mtime = 0
+		}
 		sum := ""
 		if fi.Mode().IsRegular() {
 			b, _ := os.ReadFile(p)
 			h := sha256.Sum256(b)
 			sum = hex.EncodeToString(h[:])
 		}
-		fmt.Fprintf(&sb, "%s %v %d %d %s\n", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano(), sum)
+		fmt.Fprintf(&sb, "%s %v %d %d %s\n", p, fi.Mode(), fi.Size(), mtime, sum)
 		return nil
 	})
 	return sb.String()
@@ -753,8 +780,8 @@ func TestApply(t *testing.T) {
 				if mode, _, _ := fileMode(t, backup); mode != mode0 {
 					t.Errorf("backup mode %v, want %v", mode, mode0)
 				}
-				if entries, _ := os.ReadDir(in.dir); len(entries) != 2 {
-					t.Errorf("%d files in the config directory, want the config and its backup", len(entries))
+				if entries, _ := os.ReadDir(in.dir); len(entries) != 3 {
+					t.Errorf("%d files in the config directory, want the config, its backup and the lock", len(entries))
 				}
 				want := []string{"systemctl restart ecs"}
 				if c.init == script.InitUpstart {
@@ -1097,7 +1124,7 @@ func TestScriptValidatesItsVariables(t *testing.T) {
 	good := map[string]string{"MODE": "apply", "RUN_ID": runID, "TRANSPORT": "parameter", "PARAMETER": paramName,
 		"AUTH_TYPE": "dockercfg", "REGISTRY_KEY": hubKey, "INIT": "systemd", "RESTART": "false"}
 	for k, bad := range map[string]string{"MODE": "bogus", "RUN_ID": "Run_1", "TRANSPORT": "carrier-pigeon", "PARAMETER": "a b",
-		"AUTH_TYPE": "basic", "REGISTRY_KEY": `a"b`, "INIT": "sysvinit", "RESTART": "yes", "READ_BUDGET": "0"} {
+		"AUTH_TYPE": "basic", "REGISTRY_KEY": `a"b`, "INIT": "sysvinit", "RESTART": "yes", "READ_BUDGET": "0", "LOCK_WAIT": "-1"} {
 		vars := map[string]string{}
 		for kk, v := range good {
 			vars[kk] = v
