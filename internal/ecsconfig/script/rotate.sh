@@ -612,6 +612,7 @@ resolve_config() {
 	fi
 	CFG_DIR=$(dirname -- "$CFG")
 	BACKUP="$CFG.$TAG-$RUN_ID.bak"
+	STATE="$CFG.$TAG-$RUN_ID.state"
 	LOCK="$CFG_DIR/.$TAG.lock"
 	[[ -d $CFG_DIR ]] || fail config-missing "$CFG does not exist (no directory $CFG_DIR)"
 }
@@ -698,10 +699,10 @@ plan_config() {
 	fi
 }
 
-# new_temp: TMP = a new empty temp file next to the config.
+# new_temp: TMP = a new empty temp file (0600) next to the config; status 1
+# when it cannot be made.
 new_temp() {
-	TMP=$(mktemp "$CFG_DIR/.$(basename -- "$CFG").$TAG.XXXXXX" 2>/dev/null) ||
-		fail write-failed "cannot create a temp file in $CFG_DIR"
+	TMP=$(mktemp "$CFG_DIR/.$(basename -- "$CFG").$TAG.XXXXXX" 2>/dev/null) || return 1
 	TMPFILES+=("$TMP")
 }
 
@@ -712,17 +713,95 @@ own_like() {
 	fi
 }
 
-write_backup() {
-	if [[ -e $BACKUP || -L $BACKUP ]]; then
-		[[ -f $BACKUP ]] || fail write-failed "$BACKUP exists and is not a regular file"
-		note "backup $BACKUP exists already (an earlier attempt of this run); it is kept"
-		return
+# ---------------------------------------------------------------- this run's state
+
+# $STATE (0600, next to the config) holds what a re-run and the rollback of
+# this run need; none of it is ever printed:
+#   mode=, owner=  the original config's mode and uid:gid when the backup
+#                  was taken (the backup itself is 0600)
+#   sha256=        the original's checksum, which the backup must still
+#                  match (derived from the old password: it stays here)
+#   phase=         backed-up | written | restored: how far this run went
+#   restarted=     file_id of the config when this run last restarted the
+#                  agent: a re-run that finds the same file leaves it be
+#                  (upstart has no start time to compare with)
+
+state_load() {
+	local k v re_mode='^[0-7]{3,4}$' re_owner='^[0-9]+:[0-9]+$' re_sha='^[0-9a-f]{64}$' re_id='^[0-9A-Za-z:._+-]+$'
+	S_MODE='' S_OWNER='' S_SHA='' S_PHASE='' S_RESTARTED=''
+	[[ -f $STATE && ! -L $STATE ]] || return 0
+	while IFS='=' read -r k v; do
+		case $k in
+		mode) [[ $v =~ $re_mode ]] && S_MODE=$v ;;
+		owner) [[ $v =~ $re_owner ]] && S_OWNER=$v ;;
+		sha256) [[ $v =~ $re_sha ]] && S_SHA=$v ;;
+		phase) case $v in backed-up | written | restored) S_PHASE=$v ;; esac ;;
+		restarted) [[ $v =~ $re_id ]] && S_RESTARTED=$v ;;
+		esac
+	done <"$STATE"
+}
+
+# state_save: the S_* variables to $STATE, through a temp file; status 1
+# when that fails.
+state_save() {
+	new_temp || return 1
+	printf 'mode=%s\nowner=%s\nsha256=%s\nphase=%s\nrestarted=%s\n' \
+		"$S_MODE" "$S_OWNER" "$S_SHA" "$S_PHASE" "$S_RESTARTED" >"$TMP" 2>/dev/null &&
+		mv -f -- "$TMP" "$STATE" 2>/dev/null
+}
+
+# file_id: the config's device, inode and mtime (ns): a rename over it (a
+# new inode) or an edit in place (a new mtime) changes it.
+file_id() {
+	local id
+	id=$(stat -c '%d:%i:%y' -- "$CFG" 2>/dev/null) || return 1
+	printf '%s' "${id// /_}"
+}
+
+# take_backup: the original config, once per run, mode 0600 whatever the
+# config's (it holds the old credentials) and the config's owner; its mode,
+# owner and checksum go to $STATE first, for the rollback.
+take_backup() {
+	local bak re='^[0-7]{3,4} [0-9]+:[0-9]+$' info
+	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
+	bak=$TMP
+	cat -- "$CFG" >"$bak" 2>/dev/null || fail write-failed "cannot copy $CFG to a temp file"
+	if ! chown --reference="$CFG" -- "$bak" 2>/dev/null || ! chmod 600 -- "$bak" 2>/dev/null; then
+		fail write-failed "cannot give the backup of $CFG its owner and mode 0600"
 	fi
-	new_temp
-	cat -- "$CFG" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $CFG to a temp file"
-	own_like "$TMP" "$CFG"
-	same_bytes "$TMP" "$CFG" || fail write-failed "the backup copy of $CFG differs from it"
-	mv -f -- "$TMP" "$BACKUP" 2>/dev/null || fail write-failed "cannot write $BACKUP"
+	same_bytes "$bak" "$CFG" || fail write-failed "the backup copy of $CFG differs from it"
+	info=$(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null)
+	[[ $info =~ $re ]] || fail write-failed "cannot read the mode and owner of $CFG"
+	S_MODE=${info% *} S_OWNER=${info#* } S_SHA=$(sha256_hex <"$bak") S_PHASE=backed-up S_RESTARTED=''
+	state_save || fail write-failed "cannot write $STATE"
+	mv -f -- "$bak" "$BACKUP" 2>/dev/null || fail write-failed "cannot write $BACKUP"
+}
+
+# verify_backup: refuses a backup that is not the file it was taken from.
+verify_backup() {
+	[[ -n $S_SHA && -n $S_MODE && -n $S_OWNER ]] ||
+		fail backup-mismatch "no checksum, mode and owner were recorded for $BACKUP ($STATE is missing or incomplete): it is not restored"
+	[[ $(sha256_hex <"$BACKUP") == "$S_SHA" ]] ||
+		fail backup-mismatch "$BACKUP does not match the checksum recorded when it was taken: it is not restored"
+}
+
+# config_is_original: status 0 when the config holds the backup's bytes
+# with the original's mode and owner.
+config_is_original() {
+	[[ -f $CFG ]] && same_bytes "$BACKUP" "$CFG" &&
+		[[ $(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null) == "$S_MODE $S_OWNER" ]]
+}
+
+# restore_backup: the backup over the config, through a temp file, with
+# the original's recorded mode and owner.
+restore_backup() {
+	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
+	cat -- "$BACKUP" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $BACKUP to a temp file"
+	if ! chown -- "$S_OWNER" "$TMP" 2>/dev/null || ! chmod -- "$S_MODE" "$TMP" 2>/dev/null; then
+		fail write-failed "cannot give the restored $CFG its original owner and mode"
+	fi
+	same_bytes "$TMP" "$BACKUP" || fail write-failed "the copy of $BACKUP differs from it"
+	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
 }
 
 # write_config: the new config through a temp file, re-read, renamed over.
@@ -759,7 +838,7 @@ write_config() {
 		end_nl=1
 	fi
 
-	new_temp
+	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
 	{
 		for ((i = 0; i < m; i++)); do
 			if ((i < m - 1 || end_nl)); then printf '%s\n' "${out[i]}"; else printf '%s' "${out[i]}"; fi
@@ -776,22 +855,40 @@ write_config() {
 	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
 }
 
-# agent_started_after_write: status 0 when systemd says the ecs unit is
-# active and entered that state after the config was last written.
-agent_started_after_write() {
-	local out state ts start mtime
+# systemd_ecs: U_STATE (ActiveState) and U_START (ActiveEnterTimestamp in
+# epoch seconds, '' unknown) of the ecs unit; status 1 without systemd or
+# an answer. systemd 219 (AL2) has no --value: parse Key=value.
+systemd_ecs() {
+	local out ts
+	U_STATE='' U_START=''
 	[[ $INIT == systemd ]] || return 1
-	out=$(systemctl show ecs --property=ActiveState --property=ActiveEnterTimestamp 2>/dev/null) || return 1
-	state=$(printf '%s\n' "$out" | sed -n 's/^ActiveState=//p')
+	out=$(systemctl show ecs --property=ActiveState --property=ActiveEnterTimestamp 2>/dev/null 9>&-) || return 1
+	U_STATE=$(printf '%s\n' "$out" | sed -n 's/^ActiveState=//p')
 	ts=$(printf '%s\n' "$out" | sed -n 's/^ActiveEnterTimestamp=//p')
-	[[ $state == active && -n $ts ]] || return 1
-	start=$(date -d "$ts" +%s 2>/dev/null) || return 1
+	if [[ -n $ts ]]; then U_START=$(date -d "$ts" +%s 2>/dev/null); fi
+	return 0
+}
+
+# agent_current: status 0 when the agent runs with the config as it is
+# now: this run restarted it when the config was this very file ($STATE
+# says so, and systemd, where it answers, does not say the unit is down),
+# or systemd says the unit became active after the file's mtime.
+agent_current() {
+	local id mtime
+	id=$(file_id) || return 1
+	if [[ -n $S_RESTARTED && $S_RESTARTED == "$id" ]]; then
+		systemd_ecs || return 0
+		[[ -z $U_STATE || $U_STATE == active ]]
+		return
+	fi
+	systemd_ecs || return 1
+	[[ $U_STATE == active && -n $U_START ]] || return 1
 	mtime=$(stat -c %Y -- "$CFG" 2>/dev/null) || return 1
-	((start > mtime))
+	((U_START > mtime))
 }
 
 # restart_agent WHAT: restarts the agent; WHAT says what was done before, for
-# the error message.
+# the error message. The lock's descriptor stays with this script.
 restart_agent() {
 	local out
 	if [[ $INIT == systemd ]]; then
@@ -802,55 +899,79 @@ restart_agent() {
 	fi
 }
 
+# settle_agent FILE WROTE WHAT: restarts the agent, unless told not to or
+# (WROTE 0: this script did not just write the config) it runs with the
+# config as it is; records the restart in $STATE; finishes with FILE. WHAT
+# says what was done, for an error message.
+settle_agent() {
+	[[ $RESTART == true ]] || finish "$1" not-restarted
+	if (($2 == 0)) && agent_current; then finish "$1" restart-not-needed; fi
+	restart_agent "$3"
+	if S_RESTARTED=$(file_id); then
+		state_save || note "cannot record the agent's restart in $STATE: a re-run will restart it again"
+	fi
+	finish "$1" restarted
+}
+
 # ---------------------------------------------------------------- modes
 
-check_params
-resolve_config
-take_lock
-check_config
-check_restart_tool
-
-if [[ $MODE == rollback ]]; then
+# do_rollback: puts this run's backup back, once.
+do_rollback() {
+	local file=restored wrote=0
 	[[ -f $BACKUP ]] || fail no-backup "no backup $BACKUP: this run did not change $CFG"
-	if [[ -f $CFG ]] && same_bytes "$BACKUP" "$CFG"; then
-		file=unchanged
+	verify_backup
+	if config_is_original; then
+		# Back already: by this run's rollback, or never changed by the apply.
+		[[ $S_PHASE == restored ]] || file=unchanged
 	else
-		new_temp
-		cat -- "$BACKUP" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $BACKUP to a temp file"
-		if [[ -f $CFG ]]; then own_like "$TMP" "$CFG"; else own_like "$TMP" "$BACKUP"; fi
-		same_bytes "$TMP" "$BACKUP" || fail write-failed "the copy of $BACKUP differs from it"
-		mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
-		file=restored
+		S_PHASE=restored S_RESTARTED=''
+		state_save || fail write-failed "cannot write $STATE"
+		restore_backup
+		wrote=1
 	fi
-	[[ $RESTART == true ]] || finish "$file" not-restarted
-	if [[ $file == unchanged ]] && agent_started_after_write; then
-		finish "$file" restart-not-needed
-	fi
-	restart_agent "$CFG was restored from $BACKUP"
-	finish "$file" restarted
-fi
+	settle_agent "$file" "$wrote" "$CFG was restored from $BACKUP"
+}
 
-load_payload
-plan_config
-
-if [[ $MODE == preflight ]]; then
+do_preflight() {
 	if ((UNCHANGED)); then
 		note "ecs.config holds these credentials already; apply would not rewrite it"
 	else
 		note "apply would rewrite ECS_ENGINE_AUTH_TYPE and ECS_ENGINE_AUTH_DATA ($OTHERS other registries kept)"
 	fi
 	finish checked not-restarted
-fi
+}
 
-if ((UNCHANGED)); then
-	[[ $RESTART == true ]] || finish unchanged not-restarted
-	agent_started_after_write && finish unchanged restart-not-needed
-	restart_agent "$CFG was unchanged"
-	finish unchanged restarted
-fi
+# do_apply: writes the config once per run. A file that holds the data
+# already is this run's own earlier write when its backup is there and
+# $STATE says written (file=updated: that is the instance's outcome), else
+# someone else's (file=unchanged).
+do_apply() {
+	local file=updated wrote=0
+	if ((UNCHANGED)); then
+		[[ -f $BACKUP && $S_PHASE == written ]] || file=unchanged
+	else
+		if [[ -e $BACKUP || -L $BACKUP ]]; then
+			[[ -f $BACKUP && ! -L $BACKUP ]] || fail write-failed "$BACKUP exists and is not a regular file"
+			note "backup $BACKUP exists already (an earlier attempt of this run); it is kept"
+		else
+			take_backup
+		fi
+		S_PHASE=written S_RESTARTED=''
+		state_save || fail write-failed "cannot write $STATE"
+		write_config
+		wrote=1
+	fi
+	settle_agent "$file" "$wrote" "$CFG was $file (backup $BACKUP)"
+}
 
-write_backup
-write_config
-[[ $RESTART == true ]] || finish updated not-restarted
-restart_agent "$CFG was updated (backup $BACKUP)"
-finish updated restarted
+check_params
+resolve_config
+take_lock
+check_config
+check_restart_tool
+state_load
+[[ $MODE == rollback ]] && do_rollback
+load_payload
+plan_config
+[[ $MODE == preflight ]] && do_preflight
+do_apply

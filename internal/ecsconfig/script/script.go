@@ -162,6 +162,7 @@ const (
 	CodeWriteFailed           = "write-failed"
 	CodeRestartFailed         = "restart-failed"
 	CodeNoBackup              = "no-backup"
+	CodeBackupMismatch        = "backup-mismatch"
 	CodeBadParams             = "bad-params"
 	CodeNoResult              = "no-result"
 	resultPrefix              = "ecs-registry-rotate: "

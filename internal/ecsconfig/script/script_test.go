@@ -236,7 +236,7 @@ func newInstance(t *testing.T, f *fakeAWS, init, awkPath string) *instance {
 	switch init {
 	case script.InitSystemd:
 		stub("systemctl", `case $1 in
-show) printf 'Id=ecs.service\nActiveState=active\nActiveEnterTimestamp=%s\n' "$(cat "$STUB_TS" 2>/dev/null)" ;;
+show) printf 'Id=ecs.service\nActiveState=%s\nActiveEnterTimestamp=%s\n' "${STUB_STATE:-active}" "$(cat "$STUB_TS" 2>/dev/null)" ;;
 restart) if [ -n "${STUB_FAIL:-}" ]; then echo "Job for ecs.service failed because the control process exited with error code." >&2; exit 1; fi ;;
 esac
 `)
@@ -777,11 +777,14 @@ func TestApply(t *testing.T) {
 				if b, err := os.ReadFile(backup); err != nil || !bytes.Equal(b, before) {
 					t.Errorf("backup: %v, equal %v", err, bytes.Equal(b, before))
 				}
-				if mode, _, _ := fileMode(t, backup); mode != mode0 {
-					t.Errorf("backup mode %v, want %v", mode, mode0)
+				if mode, uid, gid := fileMode(t, backup); mode != 0o600 || uid != uid0 || gid != gid0 {
+					t.Errorf("backup mode/owner %v %d:%d, want 0600 %d:%d", mode, uid, gid, uid0, gid0)
 				}
-				if entries, _ := os.ReadDir(in.dir); len(entries) != 3 {
-					t.Errorf("%d files in the config directory, want the config, its backup and the lock", len(entries))
+				if mode, _, _ := fileMode(t, stateFile(in, runID)); mode != 0o600 {
+					t.Errorf("state file mode %v, want 0600", mode)
+				}
+				if entries, _ := os.ReadDir(in.dir); len(entries) != 4 {
+					t.Errorf("%d files in the config directory, want the config, its backup, the run's state and the lock", len(entries))
 				}
 				want := []string{"systemctl restart ecs"}
 				if c.init == script.InitUpstart {
@@ -791,15 +794,19 @@ func TestApply(t *testing.T) {
 					t.Errorf("restart commands %q, want %q", got, want)
 				}
 
-				// A second apply: nothing to write.
+				// A second apply of the run (SSM may deliver it twice): done
+				// by this run already, nothing to write, nor to restart.
 				in.clearLog()
 				state = in.dirState()
 				r = in.run(c.params(script.ModeApply, b64(pl)))
-				if !r.res.OK || r.res.File != script.FileUnchanged || r.res.Agent != script.AgentRestarted {
+				if !r.res.OK || r.res.File != script.FileUpdated || r.res.Agent != script.AgentRestartNotNeeded {
 					t.Errorf("second apply: %+v\n%s%s", r.res, r.stdout, r.stderr)
 				}
 				if got := in.dirState(); got != state {
 					t.Errorf("second apply rewrote:\n%s\n%s", state, got)
+				}
+				if len(in.restarts()) > 0 {
+					t.Errorf("second apply restarted: %v", in.restarts())
 				}
 
 				// Rollback puts the original bytes back, and restarts.
@@ -817,8 +824,14 @@ func TestApply(t *testing.T) {
 				if got := in.restarts(); strings.Join(got, "|") != strings.Join(want, "|") {
 					t.Errorf("rollback restart commands %q, want %q", got, want)
 				}
-				if r = in.run(c.params(script.ModeRollback, "")); r.res.File != script.FileUnchanged {
+				// A second rollback: restored by this run already.
+				in.clearLog()
+				state = in.dirState()
+				if r = in.run(c.params(script.ModeRollback, "")); r.res.File != script.FileRestored || r.res.Agent != script.AgentRestartNotNeeded {
 					t.Errorf("second rollback: %+v", r.res)
+				}
+				if got := in.dirState(); got != state || len(in.restarts()) > 0 {
+					t.Errorf("second rollback rewrote or restarted: %v\n%s\n%s", in.restarts(), state, got)
 				}
 			})
 		}
@@ -911,8 +924,9 @@ func TestRegistryKeys(t *testing.T) {
 	}
 }
 
-// TestRestartDecision: an unchanged file restarts the agent unless systemd
-// says it started after the file was written; upstart cannot tell.
+// TestRestartDecision: a file this script did not just write restarts the
+// agent unless this run restarted it since the file was last written (its
+// state file says so, on upstart too), or systemd says it started after.
 func TestRestartDecision(t *testing.T) {
 	f := newFakeAWS(t)
 	for _, init := range []string{script.InitSystemd, script.InitUpstart} {
@@ -921,35 +935,67 @@ func TestRestartDecision(t *testing.T) {
 			in.write(fileWithVars, 0o644)
 			pl := payload(t, "dockercfg", hubKey, cred{"u", "p"}, true)
 			p := script.Params{Mode: script.ModeApply, RunID: runID, Transport: script.TransportInline, InlineB64: b64(pl),
-				AuthType: "dockercfg", RegistryKey: hubKey, Init: init, Restart: true}
-			if r := in.run(p); r.res.File != script.FileUpdated {
+				AuthType: "dockercfg", RegistryKey: hubKey, Init: init}
+			// Written without a restart (restart-agent false).
+			if r := in.run(p); r.res.File != script.FileUpdated || r.res.Agent != script.AgentNotRestarted {
 				t.Fatalf("%+v", r.res)
 			}
 			fi, _ := os.Stat(in.cfg)
-
-			in.clearLog()
-			in.setActiveEnter(fi.ModTime().Add(-time.Hour))
-			r := in.run(p)
-			if r.res.File != script.FileUnchanged || r.res.Agent != script.AgentRestarted || len(in.restarts()) == 0 {
-				t.Errorf("agent older than the file: %+v %v", r.res, in.restarts())
+			restarts := func(n int, want string, r run) {
+				t.Helper()
+				if r.res.Agent != want || len(in.restarts()) != n {
+					t.Errorf("%+v %v, want agent=%s and %d restart commands", r.res, in.restarts(), want, n)
+				}
+				in.clearLog()
 			}
+			upstart := init == script.InitUpstart
+			n := map[bool]int{false: 1, true: 2}[upstart]
 
-			in.clearLog()
+			// systemd: the agent started after the file; upstart cannot tell.
+			p.Restart = true
 			in.setActiveEnter(fi.ModTime().Add(time.Hour))
-			r = in.run(p)
-			want, restarts := script.AgentRestartNotNeeded, 0
-			if init == script.InitUpstart {
-				want, restarts = script.AgentRestarted, 2
-			}
-			if r.res.File != script.FileUnchanged || r.res.Agent != want || len(in.restarts()) != restarts {
-				t.Errorf("agent newer than the file: %+v %v", r.res, in.restarts())
+			r := in.run(p)
+			if upstart {
+				restarts(n, script.AgentRestarted, r)
+			} else {
+				restarts(0, script.AgentRestartNotNeeded, r)
 			}
 
-			in.clearLog()
-			p.Restart = false
-			if r := in.run(p); r.res.Agent != script.AgentNotRestarted || len(in.restarts()) != 0 {
-				t.Errorf("restart false: %+v %v", r.res, in.restarts())
+			// The agent older than the file: restarted, and recorded.
+			in.setActiveEnter(fi.ModTime().Add(-time.Hour))
+			if !upstart {
+				restarts(n, script.AgentRestarted, in.run(p))
 			}
+			// Again: this run restarted it after the write, whatever
+			// systemd's (stale) start time says.
+			restarts(0, script.AgentRestartNotNeeded, in.run(p))
+
+			// The unit is down since: restarted.
+			if !upstart {
+				in.extra = append(in.extra, "STUB_STATE=failed")
+				restarts(n, script.AgentRestarted, in.run(p))
+				in.extra = in.extra[:len(in.extra)-1]
+			}
+
+			// Another run finds the file as it wants it (file=unchanged):
+			// restarted once, then recorded.
+			q := p
+			q.RunID = "run-2"
+			r = in.run(q)
+			if r.res.File != script.FileUnchanged {
+				t.Errorf("%+v", r.res)
+			}
+			restarts(n, script.AgentRestarted, r)
+			restarts(0, script.AgentRestartNotNeeded, in.run(q))
+
+			// The file rewritten since (same bytes, a new file): restarted.
+			b := in.read()
+			_ = os.Remove(in.cfg)
+			in.write(string(b), 0o644)
+			restarts(n, script.AgentRestarted, in.run(q))
+
+			q.Restart = false
+			restarts(0, script.AgentNotRestarted, in.run(q))
 		})
 	}
 }
