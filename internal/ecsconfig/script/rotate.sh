@@ -57,6 +57,7 @@ LOCK_WAIT=${ECSRR_LOCK_WAIT:-110}
 unset ECSRR_INLINE_B64
 
 TMPFILES=()
+PRUNED=0
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local f
@@ -69,10 +70,11 @@ trap 'exit 143' TERM
 
 note() { printf '%s: note: %s\n' "$TAG" "$1"; }
 
-# clean makes untrusted text one printable line of at most 300 bytes.
+# clean TEXT [MAX]: untrusted TEXT as one printable line of at most MAX
+# (default 300) bytes.
 clean() {
 	local s=${1//[^[:print:]]/ }
-	printf '%.300s' "$s"
+	printf '%.*s' "${2:-300}" "$s"
 }
 
 fail() {
@@ -80,10 +82,30 @@ fail() {
 	exit 1
 }
 
+# pct TEXT: TEXT with "%", blanks and bytes outside printable ASCII as %XX,
+# so that a path is one space-free field of the ok line.
+pct() {
+	local s=$1 out='' c i
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		case $c in
+		[A-Za-z0-9/._~+,:@=-]) out+=$c ;;
+		*)
+			printf -v c '%%%02X' "'$c"
+			out+=$c
+			;;
+		esac
+	done
+	printf '%s' "$out"
+}
+
+# finish FILE AGENT: the ok line, then exit 0.
 finish() {
-	local written
+	local fields written
 	written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
-	printf '%s: ok mode=%s file=%s agent=%s written=%s\n' "$TAG" "$MODE" "$1" "$2" "$written"
+	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$(prior_run) backup=$(clean "$(pct "$BACKUP")" 1024)"
+	[[ $MODE == apply ]] && fields+=" pruned=$PRUNED"
+	printf '%s: ok %s\n' "$TAG" "$fields"
 	exit 0
 }
 
@@ -913,6 +935,61 @@ settle_agent() {
 	finish "$1" restarted
 }
 
+# ---------------------------------------------------------------- backups
+
+# list_backups: B_RUNS = the run ids of the backups next to the config,
+# oldest first: run ids start with a UTC timestamp, so name order (bytes,
+# LC_ALL=C) is age order.
+list_backups() {
+	local f id re='^[a-z0-9-]{1,64}$'
+	B_RUNS=()
+	for f in "$CFG.$TAG-"*.bak; do
+		[[ -f $f && ! -L $f ]] || continue
+		id=${f#"$CFG.$TAG-"}
+		id=${id%.bak}
+		[[ $id =~ $re ]] && B_RUNS+=("$id")
+	done
+}
+
+# prior_run: the run id of the newest backup that is not this run's, or -.
+prior_run() {
+	local i
+	list_backups
+	for ((i = ${#B_RUNS[@]} - 1; i >= 0; i--)); do
+		if [[ ${B_RUNS[i]} != "$RUN_ID" ]]; then
+			printf '%s' "${B_RUNS[i]}"
+			return
+		fi
+	done
+	printf '%s' -
+}
+
+# prune_backups: the backups hold old credentials: keep this run's and the
+# newest other one (two in all), delete the older ones, then the state
+# files whose backup is gone (or never was) except this run's. PRUNED =
+# the backups deleted.
+prune_backups() {
+	local i id f keep=" $RUN_ID " kept=0 re='^[a-z0-9-]{1,64}$'
+	list_backups
+	[[ -f $BACKUP ]] && kept=1
+	for ((i = ${#B_RUNS[@]} - 1; i >= 0; i--)); do
+		id=${B_RUNS[i]}
+		[[ $id == "$RUN_ID" ]] && continue
+		if ((kept < 2)); then
+			keep+="$id " kept=$((kept + 1))
+		elif rm -f -- "$CFG.$TAG-$id.bak" 2>/dev/null; then
+			PRUNED=$((PRUNED + 1))
+		fi
+	done
+	for f in "$CFG.$TAG-"*.state; do
+		[[ -f $f && ! -L $f ]] || continue
+		id=${f#"$CFG.$TAG-"}
+		id=${id%.state}
+		[[ $id =~ $re && $keep != *" $id "* && ! -e $CFG.$TAG-$id.bak ]] && rm -f -- "$f" 2>/dev/null
+	done
+	return 0
+}
+
 # ---------------------------------------------------------------- modes
 
 # do_rollback: puts this run's backup back, once.
@@ -961,6 +1038,7 @@ do_apply() {
 		write_config
 		wrote=1
 	fi
+	prune_backups
 	settle_agent "$file" "$wrote" "$CFG was $file (backup $BACKUP)"
 }
 

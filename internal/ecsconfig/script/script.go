@@ -74,6 +74,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -373,6 +374,15 @@ type Result struct {
 	// Written is when the config file was last written, by the instance's
 	// clock; zero when unknown.
 	Written time.Time
+	// Prior is the run id of the newest backup on the instance that is not
+	// this run's; "" when there is none.
+	Prior string
+	// Backup is the path of this run's backup (in preflight, the path it
+	// would have), through a symlinked config to the real file.
+	Backup string
+	// Pruned is how many older backups apply deleted (only the newest two
+	// are kept, this run's included).
+	Pruned int
 	// The error line's code (or CodeNoResult) and message. The message
 	// comes from the instance: quote it, do not trust it.
 	Code, Message string
@@ -416,6 +426,18 @@ func ParseResult(stdout, stderr string) Result {
 				res.Agent = v
 			case "written":
 				res.Written = parseEpoch(v)
+			case "prior":
+				if v != "-" {
+					res.Prior = v
+				}
+			case "backup":
+				if p, err := url.PathUnescape(v); err == nil {
+					res.Backup = p
+				} else {
+					res.Backup = v
+				}
+			case "pruned":
+				res.Pruned, _ = strconv.Atoi(v)
 			}
 		}
 		return res
