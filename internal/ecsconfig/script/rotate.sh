@@ -57,7 +57,8 @@ LOCK_WAIT=${ECSRR_LOCK_WAIT:-110}
 unset ECSRR_INLINE_B64
 
 TMPFILES=()
-PRUNED=0
+PRUNED=0 KEYS_FIELDS=''
+
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local f
@@ -68,7 +69,7 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-note() { printf '%s: note: %s\n' "$TAG" "$1"; }
+note() { printf '%s: note: %s\n' "$TAG" "$(clean "$1" 1000)"; }
 
 # clean TEXT [MAX]: untrusted TEXT as one printable line of at most MAX
 # (default 300) bytes.
@@ -105,6 +106,7 @@ finish() {
 	written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
 	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$(prior_run) backup=$(clean "$(pct "$BACKUP")" 1024)"
 	[[ $MODE == apply ]] && fields+=" pruned=$PRUNED"
+	[[ -n $KEYS_FIELDS ]] && fields+=" $(clean "$KEYS_FIELDS" 1200)"
 	printf '%s: ok %s\n' "$TAG" "$fields"
 	exit 0
 }
@@ -147,13 +149,23 @@ check_params() {
 # ---------------------------------------------------------------- JSON
 
 # JSON_AWK reads one JSON text. It must be an object; for each member it
-# prints  raw key \001 decoded key \001 raw value  (raw = the bytes as
-# written). Exit status 2 when the text is not valid JSON. Decoding keeps
+# prints
+#   raw key \001 decoded key \001 raw value \001 kind \001 typed
+# (raw = the bytes as written; kind of the value: o object, s string, n
+# null, x other; typed: when the value is an object, the folded names of
+# its members whose value is neither a string nor null, each after a
+# blank). Exit status 2 when the text is not valid JSON. Decoding keeps
 # escapes other than \" \\ \/ and printable-ASCII \u00XX as written, so a
-# decoded key never holds a control character.
+# decoded key never holds a control character. Folding is how Go's
+# encoding/json matches a member to a struct field: case-insensitively,
+# with U+017F and U+212A (Kelvin) as s and k; letters come out lower case,
+# anything else as "?".
 # shellcheck disable=SC2016 # awk code, not shell
 JSON_AWK='
-BEGIN { for (i = 1; i < 32; i++) ctl = ctl sprintf("%c", i); hexd = "0123456789abcdef" }
+BEGIN {
+	for (i = 1; i < 32; i++) ctl = ctl sprintf("%c", i)
+	hexd = "0123456789abcdef"; LONG_S = "\305\277"; KELVIN = "\342\204\252"
+}
 { s = (NR == 1) ? $0 : s "\n" $0 }
 END {
 	n = length(s); p = 1; cnt = 0
@@ -165,8 +177,10 @@ END {
 		ws(); if (substr(s, p, 1) != "\"") bad()
 		ks = p; str(); kraw = substr(s, ks, p - ks)
 		ws(); if (substr(s, p, 1) != ":") bad()
-		p++; ws(); vs = p; val(1); vraw = substr(s, vs, p - vs)
-		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw
+		p++; ws(); vs = p; typed = ""; kind = kindof(substr(s, p, 1))
+		if (kind == "o") entry(); else val(1)
+		vraw = substr(s, vs, p - vs)
+		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw "\001" kind "\001" typed
 		ws(); c = substr(s, p, 1); p++
 		if (c == ",") continue
 		if (c == "}") break
@@ -176,6 +190,44 @@ END {
 	for (i = 1; i <= cnt; i++) print out[i]
 }
 function bad() { exit 2 }
+function kindof(c) { return c == "{" ? "o" : c == "\"" ? "s" : c == "n" ? "n" : "x" }
+# entry: obj(1) for a member value, noting in typed its members that are
+# neither strings nor null.
+function entry(   c, ks, k) {
+	p++; ws()
+	if (substr(s, p, 1) == "}") { p++; return }
+	for (;;) {
+		ws(); if (substr(s, p, 1) != "\"") bad()
+		ks = p; str(); k = substr(s, ks, p - ks); ws()
+		if (substr(s, p, 1) != ":") bad()
+		p++; ws(); c = kindof(substr(s, p, 1)); val(2); ws()
+		if (c != "s" && c != "n") typed = typed " " fold(k)
+		c = substr(s, p, 1); p++
+		if (c == ",") continue
+		if (c == "}") return
+		bad()
+	}
+}
+function fold(k,   r, i, j, c, v) {
+	k = substr(k, 2, length(k) - 2); r = ""
+	while ((j = index(k, LONG_S)) > 0) k = substr(k, 1, j - 1) "s" substr(k, j + 2)
+	while ((j = index(k, KELVIN)) > 0) k = substr(k, 1, j - 1) "k" substr(k, j + 3)
+	for (i = 1; i <= length(k); i++) {
+		c = substr(k, i, 1)
+		if (c == "\\" && substr(k, i + 1, 1) == "u") {
+			v = 0
+			for (j = 2; j <= 5; j++) v = v * 16 + index(hexd, tolower(substr(k, i + j, 1))) - 1
+			i += 5
+			if (v == 383) r = r "s"
+			else if (v == 8490) r = r "k"
+			else if ((v >= 65 && v <= 90) || (v >= 97 && v <= 122)) r = r tolower(sprintf("%c", v))
+			else r = r "?"
+		} else if (c == "\\") { r = r "?"; i++ }
+		else if (c ~ /^[A-Za-z]$/) r = r tolower(c)
+		else r = r "?"
+	}
+	return r
+}
 function ws() { while (p <= n && index(" \t\n\r", substr(s, p, 1)) > 0) p++ }
 function str(   c, e) {
 	p++
@@ -255,20 +307,62 @@ function dec(k,   r, i, j, c, e, v) {
 }
 '
 
-# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[] to the members
-# of the JSON object TEXT; status 1 when TEXT is not a JSON object.
+# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[], M_KIND[] and
+# M_TYPED[] (see JSON_AWK) to the members of the JSON object TEXT; status 1
+# when TEXT is not a JSON object.
 parse_members() {
 	local out rec
-	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=()
+	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=() M_KIND=() M_TYPED=()
 	out=$(printf '%s' "$1" | awk "$JSON_AWK") || return 1
 	[[ -n $out ]] || return 0
 	while IFS= read -r rec; do
 		M_KRAW[M_N]=${rec%%$'\001'*}
 		rec=${rec#*$'\001'}
 		M_KDEC[M_N]=${rec%%$'\001'*}
-		M_VRAW[M_N]=${rec#*$'\001'}
+		rec=${rec#*$'\001'}
+		M_VRAW[M_N]=${rec%%$'\001'*}
+		rec=${rec#*$'\001'}
+		M_KIND[M_N]=${rec%%$'\001'*}
+		M_TYPED[M_N]=${rec#*$'\001'}
 		M_N=$((M_N + 1))
 	done < <(printf '%s\n' "$out")
+}
+
+# agent_fields TYPE: the fields of the struct the agent unmarshals each
+# entry of TYPE into (dockerauth.go: dockercfgConfigEntry; for docker,
+# docker's registry.AuthConfig), all strings.
+agent_fields() {
+	case $1 in
+	dockercfg) printf '%s' ' auth ' ;;
+	docker) printf '%s' ' username password auth email serveraddress identitytoken registrytoken ' ;;
+	esac
+}
+
+# rejected_member TYPE: REJECTED = the index of the first member (M_*) that
+# makes the agent's json.Unmarshal of the whole value fail, so that it
+# drops every registry: an entry that is not an object or null, or a
+# member of an entry that matches one of the struct's string fields and is
+# neither a string nor null. Status 1 when there is none.
+rejected_member() {
+	local i f fields
+	fields=$(agent_fields "$1")
+	for ((i = 0; i < M_N; i++)); do
+		case ${M_KIND[i]} in
+		n) continue ;;
+		o) ;;
+		*)
+			REJECTED=$i
+			return 0
+			;;
+		esac
+		for f in ${M_TYPED[i]}; do
+			if [[ $fields == *" $f "* ]]; then
+				REJECTED=$i
+				return 0
+			fi
+		done
+	done
+	return 1
 }
 
 # norm_key KEY: the key as the agent compares it: scheme stripped, Docker Hub
@@ -673,24 +767,32 @@ check_restart_tool() {
 	fi
 }
 
-# plan_config: reads CFG and decides. Sets UNCHANGED, NEW_JSON, OTHERS.
+# old_data: M_* = the members of the old ECS_ENGINE_AUTH_DATA (D_VAL), or of
+# it unquoted (QUOTED=1), or none (not JSON: a note). OLD_LIVE=1 when the
+# agent reads it now: a known type (T_VAL exactly as ecs-init passes it),
+# the value as written parses, and no member makes the agent drop it all.
+old_data() {
+	QUOTED=0 OLD_LIVE=0 M_N=0
+	((D_CNT > 0)) || return 0
+	if parse_members "$D_VAL"; then
+		if [[ $T_VAL == dockercfg || $T_VAL == docker ]] && ! rejected_member "$T_VAL"; then OLD_LIVE=1; fi
+	elif parse_members "$(unquote "$D_VAL")"; then
+		QUOTED=1
+	else
+		M_N=0
+		note "the old ECS_ENGINE_AUTH_DATA is not a JSON object; it is replaced (the backup keeps it)"
+	fi
+}
+
+# plan_config: reads CFG and decides. Sets UNCHANGED, NEW_JSON, OTHERS and
+# KEPT (the raw keys of the other registries' members, comma-separated).
 plan_config() {
-	local i ours data_ok=0 quoted=0 placed=0 matches=0 same=0 type_cmp
+	local i ours placed=0 matches=0 same=0 type_cmp
 	read_lines "$CFG"
 	scan_lines
 	ours=$(norm_key "$REGISTRY_KEY")
-	M_N=0
-	if ((D_CNT > 0)); then
-		if parse_members "$D_VAL"; then
-			data_ok=1
-		elif parse_members "$(unquote "$D_VAL")"; then
-			data_ok=1 quoted=1
-		else
-			M_N=0
-			note "the old ECS_ENGINE_AUTH_DATA is not a JSON object; it is replaced (the backup keeps it)"
-		fi
-	fi
-	OTHERS=0 NEW_JSON='{'
+	old_data
+	OTHERS=0 NEW_JSON='{' KEPT=''
 	for ((i = 0; i < M_N; i++)); do
 		if [[ $(norm_key "${M_KDEC[i]}") == "$ours" ]]; then
 			matches=$((matches + 1))
@@ -703,6 +805,7 @@ plan_config() {
 			OTHERS=$((OTHERS + 1))
 			[[ $NEW_JSON == '{' ]] || NEW_JSON+=,
 			NEW_JSON+="${M_KRAW[i]}:${M_VRAW[i]}"
+			KEPT+=${KEPT:+,}${M_KRAW[i]}
 		fi
 	done
 	if ((!placed)); then
@@ -716,9 +819,91 @@ plan_config() {
 		fail auth-type-mismatch "ECS_ENGINE_AUTH_TYPE is '${type_cmp:0:40}' and ECS_ENGINE_AUTH_DATA holds $OTHERS other registries' entries, which $AUTH_TYPE would break; convert them or use that auth type"
 	fi
 	UNCHANGED=0
-	if ((T_CNT == 1 && D_CNT == 1 && data_ok && !quoted && matches == 1 && same)) && [[ $T_VAL == "$AUTH_TYPE" ]]; then
+	if ((T_CNT == 1 && D_CNT == 1 && !QUOTED && matches == 1 && same)) && [[ $T_VAL == "$AUTH_TYPE" ]]; then
 		UNCHANGED=1
 	fi
+	check_new_data "$ours"
+	if ((OTHERS > 0 && !OLD_LIVE)); then
+		# The agent could not read the old value: the rewrite makes these
+		# entries live for the first time.
+		key_list "$KEPT" 600
+		if ((KL_OMITTED == 0)); then
+			note "dormant-keys $KL_B64"
+		else
+			note "dormant-keys $KL_B64 more=$KL_OMITTED"
+		fi
+	fi
+}
+
+# check_new_data OURS: the new ECS_ENGINE_AUTH_DATA as the agent will parse
+# it under AUTH_TYPE: a member that would make it drop every registry
+# fails (its key named, never its value). Sets KEYS_FIELDS for the ok line.
+check_new_data() {
+	local i k host first='' rest=''
+	parse_members "$NEW_JSON" || fail write-failed "the new ECS_ENGINE_AUTH_DATA is not JSON; nothing was changed"
+	if rejected_member "$AUTH_TYPE"; then
+		fail auth-data-invalid "the ECS_ENGINE_AUTH_DATA entry for '${M_KDEC[REJECTED]:0:100}' would make the agent drop every registry: $(entry_rule "$AUTH_TYPE"); fix or remove it"
+	fi
+	# Keys on our registry's host first: the ones the agent weighs for its images.
+	host=${1%%/*}
+	for ((i = 0; i < M_N; i++)); do
+		k=$(norm_key "${M_KDEC[i]}")
+		if [[ $k == "$host" || $k == "$host"/* ]]; then
+			first+=${first:+,}${M_KRAW[i]}
+		else
+			rest+=${rest:+,}${M_KRAW[i]}
+		fi
+	done
+	key_list "$first${first:+${rest:+,}}$rest" 1000
+	KEYS_FIELDS="keys=$KL_B64"
+	((KL_OMITTED == 0)) || KEYS_FIELDS+=" keys-omitted=$KL_OMITTED"
+}
+
+# entry_rule TYPE: what the agent needs of each entry, for a message.
+entry_rule() {
+	case $1 in
+	dockercfg) printf '%s' 'a dockercfg entry must be an object (or null) whose auth, if any, is a string' ;;
+	docker) printf '%s' 'a docker entry must be an object (or null) whose username, password, auth, email, serveraddress, identitytoken and registrytoken, if any, are strings' ;;
+	esac
+}
+
+# key_list RAWKEYS MAX: KL_B64 = base64 of the JSON array of RAWKEYS (JSON
+# strings as written, comma-separated), as many as fit in MAX base64
+# characters; KL_OMITTED = how many did not. Base64: no key text, however
+# hostile, can break the line it is printed on.
+key_list() {
+	local json='[' k len rest=$1
+	KL_OMITTED=0
+	while [[ -n $rest ]]; do
+		next_json_string "$rest"
+		k=$JS_HEAD rest=$JS_TAIL
+		len=$((${#json} + ${#k} + 2))
+		if ((KL_OMITTED == 0 && 4 * ((len + 2) / 3) <= $2)); then
+			[[ $json == '[' ]] || json+=,
+			json+=$k
+		else
+			KL_OMITTED=$((KL_OMITTED + 1))
+		fi
+	done
+	json+=']'
+	KL_B64=$(printf '%s' "$json" | base64 | tr -d '\n')
+}
+
+# next_json_string LIST: JS_HEAD = the first JSON string of LIST (strings as
+# written, comma-separated), JS_TAIL = the rest after its comma.
+next_json_string() {
+	local s=$1 i=1 c
+	while ((i < ${#s})); do
+		c=${s:i:1}
+		if [[ $c == "\\" ]]; then
+			i=$((i + 2))
+			continue
+		fi
+		[[ $c == '"' ]] && break
+		i=$((i + 1))
+	done
+	JS_HEAD=${s:0:i+1}
+	JS_TAIL=${s:i+2}
 }
 
 # new_temp: TMP = a new empty temp file (0600) next to the config; status 1

@@ -160,6 +160,7 @@ const (
 	CodeLocked                = "locked"
 	CodePayloadInvalid        = "payload-invalid"
 	CodeAuthTypeMismatch      = "auth-type-mismatch"
+	CodeAuthDataInvalid       = "auth-data-invalid"
 	CodeWriteFailed           = "write-failed"
 	CodeRestartFailed         = "restart-failed"
 	CodeNoBackup              = "no-backup"
@@ -170,6 +171,7 @@ const (
 	okPrefix                  = resultPrefix + "ok"
 	errorPrefix               = resultPrefix + "error: "
 	notePrefix                = resultPrefix + "note: "
+	dormantNote               = "dormant-keys "
 	maxPayload                = 32 << 10
 	variablePrefix            = "ECSRR_"
 	shebang                   = "#!/bin/bash"
@@ -383,6 +385,20 @@ type Result struct {
 	// Pruned is how many older backups apply deleted (only the newest two
 	// are kept, this run's included).
 	Pruned int
+	// Keys (preflight and apply) are the registry keys of the
+	// ECS_ENGINE_AUTH_DATA that apply writes (or left as it was), decoded:
+	// first those on RegistryKey's host (the ones the agent weighs against
+	// ours for that registry's images), then the others, in file order.
+	// KeysOmitted counts the keys left out for room (only ever from the
+	// end); nil Keys: the ok line had none.
+	Keys        []string
+	KeysOmitted int
+	// DormantKeys are the registry keys of entries that the agent could not
+	// read before (the old value was quoted, or of the wrong shape for its
+	// type) and that the rewrite makes live; DormantOmitted counts those
+	// left out for room. A warning, not a failure.
+	DormantKeys    []string
+	DormantOmitted int
 	// The error line's code (or CodeNoResult) and message. The message
 	// comes from the instance: quote it, do not trust it.
 	Code, Message string
@@ -406,6 +422,11 @@ func ParseResult(stdout, stderr string) Result {
 	for _, line := range lines(stdout) {
 		if note, ok := strings.CutPrefix(line, notePrefix); ok {
 			res.Notes = append(res.Notes, note)
+			if rest, ok := strings.CutPrefix(note, dormantNote); ok {
+				b64, more, _ := strings.Cut(strings.TrimSpace(rest), " ")
+				res.DormantKeys = decodeKeys(b64)
+				res.DormantOmitted, _ = strconv.Atoi(strings.TrimPrefix(more, "more="))
+			}
 		}
 	}
 	if line, ok := lastWithPrefix(stderr, errorPrefix); ok {
@@ -438,12 +459,29 @@ func ParseResult(stdout, stderr string) Result {
 				}
 			case "pruned":
 				res.Pruned, _ = strconv.Atoi(v)
+			case "keys":
+				res.Keys = decodeKeys(v)
+			case "keys-omitted":
+				res.KeysOmitted, _ = strconv.Atoi(v)
 			}
 		}
 		return res
 	}
 	res.Code, res.Message = CodeNoResult, "the script printed no result line"
 	return res
+}
+
+// decodeKeys reads base64 of a JSON array of strings; nil when it is not.
+func decodeKeys(b64 string) []string {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil
+	}
+	keys := []string{}
+	if json.Unmarshal(raw, &keys) != nil {
+		return nil
+	}
+	return keys
 }
 
 // ParseOutput reads a plugin's Output as SSM returns it

@@ -669,6 +669,7 @@ type applyCase struct {
 	transport   string
 	keep        map[string]string // other members that must survive, raw JSON
 	note        bool
+	dormant     []string // keys the agent could not read before the rewrite
 }
 
 var applyCases = []applyCase{
@@ -677,7 +678,7 @@ var applyCases = []applyCase{
 	{name: "without-variables", file: fileWithoutVars, perm: 0o600, init: script.InitUpstart, authType: "dockercfg", registryKey: hubKey,
 		transport: script.TransportParameter},
 	{name: "crlf-quoted", file: fileCRLFQuoted, perm: 0o640, init: script.InitSystemd, authType: "dockercfg", registryKey: hubKey,
-		transport: script.TransportInline, keep: map[string]string{"quay.io": quayEntry}},
+		transport: script.TransportInline, keep: map[string]string{"quay.io": quayEntry}, note: true, dormant: []string{"quay.io"}},
 	{name: "duplicates", file: fileDuplicates, perm: 0o644, init: script.InitSystemd, authType: "dockercfg", registryKey: "registry.example.com:5000",
 		transport: script.TransportParameter, keep: map[string]string{"quay.io": quayEntry}},
 	{name: "docker-type", file: fileDockerType, perm: 0o644, init: script.InitUpstart, authType: "docker", registryKey: "registry.example.com:5000",
@@ -742,6 +743,12 @@ func TestApply(t *testing.T) {
 				}
 				if hasNote := len(r.res.Notes) > 0; hasNote != c.note {
 					t.Errorf("notes %q", r.res.Notes)
+				}
+				if strings.Join(r.res.DormantKeys, " ") != strings.Join(c.dormant, " ") {
+					t.Errorf("dormant keys %q, want %q", r.res.DormantKeys, c.dormant)
+				}
+				if len(r.res.Keys) != 1+len(c.keep) {
+					t.Errorf("keys %q, want ours and %d kept", r.res.Keys, len(c.keep))
 				}
 				after := in.read()
 				checkOtherLines(t, before, after)
