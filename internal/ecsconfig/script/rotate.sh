@@ -62,7 +62,8 @@ PRUNED=0 KEYS_FIELDS=''
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local f
-	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do rm -f -- "$f"; done
+	# Quiet: the error line must stay the last line of stderr.
+	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do rm -f -- "$f" 2>/dev/null; done
 }
 trap cleanup EXIT
 trap 'exit 129' HUP
@@ -753,7 +754,38 @@ check_config() {
 		[[ -r $CFG ]] || fail config-unreadable "$CFG is not readable"
 		[[ $(tr -d '\000' <"$CFG" | wc -c) == "$(wc -c <"$CFG")" ]] || fail config-unreadable "$CFG holds NUL bytes"
 	fi
-	[[ -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable"
+}
+
+# locked_attr PATH: status 0 when lsattr shows the immutable (i) or
+# append-only (a) attribute on PATH, which stop even root from renaming
+# over the file, or from renaming files in the directory.
+locked_attr() {
+	local out
+	command -v lsattr >/dev/null 2>&1 || return 1
+	out=$(lsattr -d -- "$1" 2>/dev/null) || return 1
+	out=${out%% *}
+	[[ $out == *[ia]* ]]
+}
+
+# check_replaceable: the config can really be replaced: neither it nor its
+# directory is immutable or append-only, and a file can be made and
+# renamed in the directory (the probe sees what lsattr cannot, or where it
+# is missing; in an append-only directory its file cannot be removed).
+check_replaceable() {
+	local probe
+	if [[ -e $CFG ]] && locked_attr "$CFG"; then
+		fail config-immutable "$CFG is immutable or append-only (lsattr: i or a), so it cannot be replaced: chattr -i -a it first"
+	fi
+	if locked_attr "$CFG_DIR"; then
+		fail config-immutable "the directory $CFG_DIR is immutable or append-only (lsattr: i or a), so $CFG cannot be replaced: chattr -i -a it first"
+	fi
+	[[ -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable (as root: a read-only file system, or an immutable directory)"
+	new_temp || fail config-dir-not-writable "cannot create a file in $CFG_DIR"
+	probe="$TMP.probe"
+	TMPFILES+=("$probe")
+	mv -f -- "$TMP" "$probe" 2>/dev/null ||
+		fail config-immutable "cannot rename files in $CFG_DIR (append-only or immutable?), so $CFG cannot be replaced"
+	rm -f -- "$probe" 2>/dev/null
 }
 
 check_restart_tool() {
@@ -1231,6 +1263,7 @@ check_params
 resolve_config
 take_lock
 check_config
+check_replaceable
 check_restart_tool
 state_load
 [[ $MODE == rollback ]] && do_rollback

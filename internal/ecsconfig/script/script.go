@@ -151,6 +151,7 @@ const (
 	CodeConfigMissing         = "config-missing"
 	CodeConfigUnreadable      = "config-unreadable"
 	CodeConfigDirNotWritable  = "config-dir-not-writable"
+	CodeConfigImmutable       = "config-immutable"
 	CodeRestartToolMissing    = "restart-tool-missing"
 	CodeIMDSUnavailable       = "imds-unavailable"
 	CodeParameterDenied       = "parameter-denied"
