@@ -214,6 +214,35 @@ func TestDormantKeys(t *testing.T) {
 	}
 }
 
+// TestOutputBound: the longest output (many long keys, all dormant, a
+// long path) stays under the 2,400 bytes SSM keeps of a plugin's output,
+// so the ok line, printed last, is never cut off.
+func TestOutputBound(t *testing.T) {
+	f := newFakeAWS(t)
+	in := newInstance(t, f, script.InitSystemd, anyAwk())
+	in.maxOutput = 2400
+	long := strings.Repeat("x", 200)
+	var members []string
+	for i := range 30 {
+		members = append(members, fmt.Sprintf(`"registry-%02d.%s.example.com/%s":{"auth":"dTpw"}`, i, long[:40], long))
+	}
+	in.write("ECS_ENGINE_AUTH_TYPE=dockercfg\nECS_ENGINE_AUTH_DATA='{"+strings.Join(members, ",")+"}'\n", 0o644)
+	key := "registry-00." + long[:40] + ".example.com"
+	pl := payload(t, "dockercfg", key, cred{"u", "p"}, true)
+	for _, mode := range []string{script.ModePreflight, script.ModeApply} {
+		p := applyParams(runID, script.InitSystemd, pl)
+		p.RegistryKey, p.Mode = key, mode
+		r := in.run(p)
+		if !r.res.OK || r.res.KeysOmitted == 0 || r.res.DormantOmitted == 0 || len(r.res.Keys) == 0 || len(r.res.DormantKeys) == 0 {
+			t.Errorf("%s: %+v", mode, r.res)
+		}
+		t.Logf("%s: %d bytes of output", mode, len(r.stdout+r.stderr))
+		if n := len(r.stdout + r.stderr); n > 2400 {
+			t.Errorf("%s: %d bytes of output", mode, n)
+		}
+	}
+}
+
 func TestParseKeysAndDormant(t *testing.T) {
 	r := script.ParseResult("ecs-registry-rotate: note: dormant-keys WyJxdWF5LmlvIl0= more=2\n"+
 		"ecs-registry-rotate: ok mode=preflight file=checked agent=not-restarted keys=WyJhIiwiYiJd keys-omitted=3\n", "")

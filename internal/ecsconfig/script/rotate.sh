@@ -24,18 +24,37 @@
 # GetParameter, signed here with SigV4 (HMAC-SHA256 built on sha256sum),
 # using the instance role's credentials from IMDSv2.
 #
+# Files next to the config (through a symlinked config: next to its target):
+#   .ecs-registry-rotate.lock   empty, 0600: flock'd for the whole run, so
+#                               one of these scripts runs at a time
+#   <config>.ecs-registry-rotate-<run>.bak    the original, 0600, its owner;
+#                               written once per run; apply keeps only this
+#                               run's and the newest other run's
+#   <config>.ecs-registry-rotate-<run>.state  0600, never printed: the
+#                               original's mode, owner and sha256, how far
+#                               the run went, when it restarted the agent
+#
 # Output: on success the last stdout line is
-#   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed> written=<when the config was last written: epoch seconds.nanoseconds, 0 unknown>
-# on failure the exit status is 1 and the last stderr line is
+#   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked>
+#     agent=<restarted|not-restarted|restart-not-needed>
+#     written=<the config's mtime: epoch seconds.nanoseconds, 0 unknown>
+#     prior=<run id of the newest other backup, or ->
+#     backup=<this run's backup path, %XX-encoded>
+#     [pruned=<n>]                      apply
+#     [keys=<base64 JSON array> [keys-omitted=<n>]]  preflight, apply
+# (one line, fields separated by one blank, no value holds a blank); on
+# failure the exit status is 1 and the last stderr line is
 #   ecs-registry-rotate: error: <code>: <message>
-# Other stdout lines start with "ecs-registry-rotate: note: ".
+# Other stdout lines start with "ecs-registry-rotate: note: "; one of them
+# may be "dormant-keys <base64 JSON array>[ more=<n>]".
 #
 # Secrets (payload, its base64, IMDS credentials, the IMDS token, every
 # SigV4 signing key) live only in shell variables and pipes: never in the
 # argv of an external command (/proc/<pid>/cmdline is world-readable), never
 # in a here document (bash < 5.1 writes those to $TMPDIR), never printed.
-# The only files that hold them are the config, its temp file (created 0600
-# in the config's directory, given the config's mode) and the backup.
+# The only files that hold them, or anything derived from them, are the
+# config, its temp files (0600 in the config's directory), the backup and
+# the state file.
 
 if [ -n "${BASH_VERSION:-}" ]; then set +o posix; fi
 set -u
@@ -105,7 +124,7 @@ pct() {
 finish() {
 	local fields written
 	written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
-	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$(prior_run) backup=$(clean "$(pct "$BACKUP")" 1024)"
+	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$(prior_run) backup=$(clean "$(pct "$BACKUP")" 400)"
 	[[ $MODE == apply ]] && fields+=" pruned=$PRUNED"
 	[[ -n $KEYS_FIELDS ]] && fields+=" $(clean "$KEYS_FIELDS" 1200)"
 	printf '%s: ok %s\n' "$TAG" "$fields"
@@ -858,7 +877,7 @@ plan_config() {
 	if ((OTHERS > 0 && !OLD_LIVE)); then
 		# The agent could not read the old value: the rewrite makes these
 		# entries live for the first time.
-		key_list "$KEPT" 600
+		key_list "$KEPT" 500
 		if ((KL_OMITTED == 0)); then
 			note "dormant-keys $KL_B64"
 		else
@@ -886,7 +905,7 @@ check_new_data() {
 			rest+=${rest:+,}${M_KRAW[i]}
 		fi
 	done
-	key_list "$first${first:+${rest:+,}}$rest" 1000
+	key_list "$first${first:+${rest:+,}}$rest" 900
 	KEYS_FIELDS="keys=$KL_B64"
 	((KL_OMITTED == 0)) || KEYS_FIELDS+=" keys-omitted=$KL_OMITTED"
 }

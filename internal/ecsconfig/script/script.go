@@ -25,45 +25,81 @@
 //
 // # Modes
 //
-// preflight reads and changes nothing: the config file, the restart tool,
+// Every mode first takes an exclusive flock on <config dir>/.ecs-registry-
+// rotate.lock (an empty 0600 file) for its whole run, so that one of these
+// scripts runs at a time on an instance (SSM may run a command twice);
+// after LockWait: error locked. It then checks the config and that it can
+// really be replaced: neither the file nor its directory is immutable or
+// append-only (lsattr -d, where present: i or a), and a file can be made
+// and renamed in the directory (else config-immutable).
+//
+// preflight changes nothing: it reads the config file, the restart tool,
 // the parameter (IMDSv2 credentials, GetParameter signed with SigV4, its
-// HMACs built on sha256sum so that no key reaches an argv) and the payload, and refuses an ECS_ENGINE_AUTH_TYPE that
-// differs from AuthType while ECS_ENGINE_AUTH_DATA holds other registries'
-// entries. apply does the same reads, then leaves a file that already holds
-// the type and this member alone (file=unchanged), or writes the backup
-// <config>.ecs-registry-rotate-<RunID>.bak (once per RunID: a later attempt
-// keeps the first backup) and the new file through a temp file in the same
-// directory with the original's mode and owner, read back, renamed over.
-// Other lines stay byte for byte (CRLF and a last line without newline
-// included); the first line of each variable is replaced in place, later
-// ones dropped, missing ones appended; the other registries' members are
-// kept, and any member whose key the agent would treat as RegistryKey
-// (scheme stripped, Docker Hub spellings, trailing slashes) is replaced.
-// rollback puts the backup back the same way (file=restored, or unchanged
-// if the config already equals it; no backup: error no-backup).
+// HMACs built from bash builtins and sha256sum so that no key reaches an
+// argv; throttling, 5xx and transport errors retried with full-jitter
+// backoff for ReadBudget, then parameter-throttled or parameter-error) and
+// the payload; it refuses an ECS_ENGINE_AUTH_TYPE that differs from
+// AuthType while ECS_ENGINE_AUTH_DATA holds other registries' entries, and
+// new auth data that the agent would drop as a whole (auth-data-invalid,
+// naming the member's key): an entry that is not an object or null, or a
+// member of an entry that matches one of the fields the agent unmarshals
+// it into (dockercfg: auth; docker: username, password, auth, email,
+// serveraddress, identitytoken, registrytoken; matched as Go's
+// encoding/json does, ignoring case) and is neither a string nor null.
+//
+// apply does the same reads, then leaves a file that already holds the type
+// and this member alone, or writes the backup
+// <config>.ecs-registry-rotate-<RunID>.bak (once per RunID, 0600, the
+// original's owner; the original's mode, owner and sha256 recorded first
+// in <config>.ecs-registry-rotate-<RunID>.state, 0600) and the new file
+// through a temp file in the same directory with the config's mode and
+// owner, read back, renamed over. Other lines stay byte for byte (CRLF and
+// a last line without newline included); the first line of each variable
+// is replaced in place, later ones dropped, missing ones appended; the
+// other registries' members are kept, and any member whose key the agent
+// would treat as RegistryKey (scheme stripped, Docker Hub spellings,
+// trailing slashes) is replaced. A file that holds the data already is
+// file=updated when this run wrote it (its backup is there and its state
+// says so: a second delivery of the same apply), else file=unchanged. apply
+// then deletes the backups older than this run's and the newest other
+// one, with their state files (pruned=).
+//
+// rollback checks the backup against the recorded sha256 (backup-mismatch
+// when it differs or was never recorded; no backup: no-backup) and puts it
+// back the same way, with the recorded mode and owner (file=restored; a
+// second rollback of the run finds it back: file=restored again;
+// file=unchanged when the apply never changed the file).
 //
 // Then, when Restart: systemd "systemctl restart ecs", upstart "stop ecs"
-// (its failure ignored) and "start ecs". For an unchanged file the agent is
-// restarted unless "systemctl show ecs --property=ActiveState
+// (its failure ignored) and "start ecs", always after a write of this
+// script. Otherwise the agent is restarted unless this run already
+// restarted it since the config was last written (the state file records
+// the file's device, inode and mtime at each restart; on systemd the unit
+// must also not be down) or "systemctl show ecs --property=ActiveState
 // --property=ActiveEnterTimestamp" says it is active and entered that state
-// after the file's mtime (agent=restart-not-needed); upstart cannot tell,
-// so it restarts.
+// after the file's mtime (agent=restart-not-needed).
 //
 // # Result
 //
-// Success: exit status 0 and the last stdout line
+// Success: exit status 0 and the last stdout line, one blank between
+// fields, no blank inside a value:
 //
-//	ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed>
+//	ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked>
+//	  agent=<restarted|not-restarted|restart-not-needed> written=<epoch.ns>
+//	  prior=<run id|-> backup=<%XX-encoded path> [pruned=<n>]
+//	  [keys=<base64 JSON array> [keys-omitted=<n>]]
 //
-// Failure: a non-zero exit status and the last stderr line
+// (see Result). Failure: a non-zero exit status and the last stderr line
 //
 //	ecs-registry-rotate: error: <code>: <message>
 //
 // with one of the Code… constants. Lines before them start with
-// "ecs-registry-rotate: note: ". The script prints no credential, payload,
-// base64 of either, nor IMDS credentials; its messages are at most 300
-// printable bytes, so the whole output stays far below the 2,400 bytes the
-// SSM agent keeps of a plugin's output. ParseResult and ParseOutput read it.
+// "ecs-registry-rotate: note: "; "dormant-keys <base64 JSON array>[
+// more=<n>]" is one (Result.DormantKeys). The script prints no credential,
+// payload, base64 of either, nor anything derived from them, nor IMDS
+// credentials; its messages are at most 300 printable bytes and its key
+// lists bounded, so the whole output stays below the 2,400 bytes the SSM
+// agent keeps of a plugin's output. ParseResult and ParseOutput read it.
 package script
 
 import (
