@@ -169,7 +169,10 @@ const (
 	InitUpstart = "upstart"
 )
 
-// Values of the ok line's file= and agent= fields.
+// Values of the ok line's file= and agent= fields. FileUpdated and
+// FileRestored are the instance's outcome for the run: the script wrote the
+// file now, or an earlier delivery of the same command did. FileUnchanged:
+// the file was as wanted without this run writing it.
 const (
 	FileUpdated   = "updated"
 	FileUnchanged = "unchanged"
