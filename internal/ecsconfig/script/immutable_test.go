@@ -89,6 +89,7 @@ func TestConfigImmutableReal(t *testing.T) {
 		lsattr     bool
 	}{
 		{"file-immutable-lsattr", "+i", func(in *instance) string { return in.cfg }, true},
+		{"dir-immutable-lsattr", "+i", func(in *instance) string { return in.dir }, true},
 		{"dir-append-only-probe", "+a", func(in *instance) string { return in.dir }, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -146,7 +146,6 @@ check_params() {
 	fi
 	LOCK_WAIT=$((10#$LOCK_WAIT))
 	[[ $MODE == rollback ]] && return
-	re='^[0-9]{1,4}$'
 	if ! [[ $READ_BUDGET =~ $re ]] || ((10#$READ_BUDGET < 1 || 10#$READ_BUDGET > 3600)); then
 		fail bad-params "read budget must be 1 to 3600 seconds"
 	fi
@@ -179,7 +178,7 @@ check_params() {
 # decoded key never holds a control character. Folding is how Go's
 # encoding/json matches a member to a struct field: case-insensitively,
 # with U+017F and U+212A (Kelvin) as s and k; letters come out lower case,
-# anything else as "?".
+# anything else as "_" (no glob character: typed is word-split unquoted).
 # shellcheck disable=SC2016 # awk code, not shell
 JSON_AWK='
 BEGIN {
@@ -241,10 +240,10 @@ function fold(k,   r, i, j, c, v) {
 			if (v == 383) r = r "s"
 			else if (v == 8490) r = r "k"
 			else if ((v >= 65 && v <= 90) || (v >= 97 && v <= 122)) r = r tolower(sprintf("%c", v))
-			else r = r "?"
-		} else if (c == "\\") { r = r "?"; i++ }
+			else r = r "_"
+		} else if (c == "\\") { r = r "_"; i++ }
 		else if (c ~ /^[A-Za-z]$/) r = r tolower(c)
-		else r = r "?"
+		else r = r "_"
 	}
 	return r
 }
@@ -759,7 +758,10 @@ resolve_config() {
 # included; an empty 0600 file holds it.
 take_lock() {
 	[[ -L $LOCK ]] && fail config-unreadable "the lock file $LOCK is a symlink"
-	{ exec 9>>"$LOCK"; } 2>/dev/null || fail config-dir-not-writable "cannot open the lock file $LOCK"
+	if ! { exec 9>>"$LOCK"; } 2>/dev/null; then
+		immutable_dir
+		fail config-dir-not-writable "cannot create the lock file $LOCK"
+	fi
 	command -v flock >/dev/null 2>&1 || fail locked "flock (util-linux) is missing: cannot lock $LOCK"
 	flock -w "$LOCK_WAIT" 9 ||
 		fail locked "another $TAG script on this instance holds $LOCK; gave up after $LOCK_WAIT s"
@@ -786,6 +788,12 @@ locked_attr() {
 	[[ $out == *[ia]* ]]
 }
 
+immutable_dir() {
+	if locked_attr "$CFG_DIR"; then
+		fail config-immutable "the directory $CFG_DIR is immutable or append-only (lsattr: i or a), so $CFG cannot be replaced: chattr -i -a it first"
+	fi
+}
+
 # check_replaceable: the config can really be replaced: neither it nor its
 # directory is immutable or append-only, and a file can be made and
 # renamed in the directory (the probe sees what lsattr cannot, or where it
@@ -795,9 +803,7 @@ check_replaceable() {
 	if [[ -e $CFG ]] && locked_attr "$CFG"; then
 		fail config-immutable "$CFG is immutable or append-only (lsattr: i or a), so it cannot be replaced: chattr -i -a it first"
 	fi
-	if locked_attr "$CFG_DIR"; then
-		fail config-immutable "the directory $CFG_DIR is immutable or append-only (lsattr: i or a), so $CFG cannot be replaced: chattr -i -a it first"
-	fi
+	immutable_dir
 	[[ -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable (as root: a read-only file system, or an immutable directory)"
 	new_temp || fail config-dir-not-writable "cannot create a file in $CFG_DIR"
 	probe="$TMP.probe"
