@@ -13,24 +13,48 @@
 #   ECSRR_REGISTRY_KEY  the registry key of the payload's only member
 #   ECSRR_INIT          systemd | upstart
 #   ECSRR_RESTART       true | false
+#   ECSRR_READ_BUDGET   seconds, 1-3600, default 60: how long GetParameter
+#                       is retried on throttling, 5xx and transport errors
+#   ECSRR_LOCK_WAIT     seconds, 0-3600, default 110 (under the default
+#                       executionTimeout of 120 s): how long to wait for
+#                       another of these scripts on the instance to end
 #
 # The payload is a JSON object with exactly one member: registry key ->
 # entry. The parameter's value is base64(payload); it is read with
-# GetParameter, signed here with SigV4 (openssl HMAC), using the instance
-# role's credentials from IMDSv2.
+# GetParameter, signed here with SigV4 (HMAC-SHA256 built on sha256sum),
+# using the instance role's credentials from IMDSv2.
+#
+# Files next to the config (through a symlinked config: next to its target):
+#   .ecs-registry-rotate.lock   empty, 0600: flock'd for the whole run, so
+#                               one of these scripts runs at a time
+#   <config>.ecs-registry-rotate-<run>.bak    the original, 0600, its owner;
+#                               written once per run; apply keeps only this
+#                               run's and the newest other run's
+#   <config>.ecs-registry-rotate-<run>.state  0600, never printed: the
+#                               original's mode, owner and sha256, how far
+#                               the run went, when it restarted the agent
 #
 # Output: on success the last stdout line is
-#   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed> written=<when the config was last written: epoch seconds.nanoseconds, 0 unknown>
-# on failure the exit status is 1 and the last stderr line is
+#   ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked>
+#     agent=<restarted|not-restarted|restart-not-needed>
+#     written=<the config's mtime: epoch seconds.nanoseconds, 0 unknown>
+#     prior=<run id of the newest other backup, or ->
+#     backup=<this run's backup path, %XX-encoded>
+#     [pruned=<n>]                      apply
+#     [keys=<base64 JSON array> [keys-omitted=<n>]]  preflight, apply
+# (one line, fields separated by one blank, no value holds a blank); on
+# failure the exit status is 1 and the last stderr line is
 #   ecs-registry-rotate: error: <code>: <message>
-# Other stdout lines start with "ecs-registry-rotate: note: ".
+# Other stdout lines start with "ecs-registry-rotate: note: "; one of them
+# may be "dormant-keys <base64 JSON array>[ more=<n>]".
 #
-# Secrets (payload, its base64, IMDS credentials, the IMDS token) live only
-# in shell variables: never in argv of an external command except the
-# date/region/service-scoped HMAC keys that openssl needs, never in a here
-# document (bash < 5.1 writes those to $TMPDIR), never printed. The only
-# files that hold them are the config, its temp file (created 0600 in the
-# config's directory, given the config's mode) and the backup.
+# Secrets (payload, its base64, IMDS credentials, the IMDS token, every
+# SigV4 signing key) live only in shell variables and pipes: never in the
+# argv of an external command (/proc/<pid>/cmdline is world-readable), never
+# in a here document (bash < 5.1 writes those to $TMPDIR), never printed.
+# The only files that hold them, or anything derived from them, are the
+# config, its temp files (0600 in the config's directory), the backup and
+# the state file.
 
 if [ -n "${BASH_VERSION:-}" ]; then set +o posix; fi
 set -u
@@ -47,25 +71,31 @@ AUTH_TYPE=${ECSRR_AUTH_TYPE-}
 REGISTRY_KEY=${ECSRR_REGISTRY_KEY-}
 INIT=${ECSRR_INIT-}
 RESTART=${ECSRR_RESTART-}
+READ_BUDGET=${ECSRR_READ_BUDGET:-60}
+LOCK_WAIT=${ECSRR_LOCK_WAIT:-110}
 unset ECSRR_INLINE_B64
 
 TMPFILES=()
+PRUNED=0 KEYS_FIELDS=''
+
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local f
-	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do rm -f -- "$f"; done
+	# Quiet: the error line must stay the last line of stderr.
+	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do rm -f -- "$f" 2>/dev/null; done
 }
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-note() { printf '%s: note: %s\n' "$TAG" "$1"; }
+note() { printf '%s: note: %s\n' "$TAG" "$(clean "$1" 1000)"; }
 
-# clean makes untrusted text one printable line of at most 300 bytes.
+# clean TEXT [MAX]: untrusted TEXT as one printable line of at most MAX
+# (default 300) bytes.
 clean() {
 	local s=${1//[^[:print:]]/ }
-	printf '%.300s' "$s"
+	printf '%.*s' "${2:-300}" "$s"
 }
 
 fail() {
@@ -73,10 +103,31 @@ fail() {
 	exit 1
 }
 
+# pct TEXT: TEXT with "%", blanks and bytes outside printable ASCII as %XX,
+# so that a path is one space-free field of the ok line.
+pct() {
+	local s=$1 out='' c i
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		case $c in
+		[A-Za-z0-9/._~+,:@=-]) out+=$c ;;
+		*)
+			printf -v c '%%%02X' "'$c"
+			out+=$c
+			;;
+		esac
+	done
+	printf '%s' "$out"
+}
+
+# finish FILE AGENT: the ok line, then exit 0.
 finish() {
-	local written
+	local fields written
 	written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
-	printf '%s: ok mode=%s file=%s agent=%s written=%s\n' "$TAG" "$MODE" "$1" "$2" "$written"
+	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$(prior_run) backup=$(clean "$(pct "$BACKUP")" 400)"
+	[[ $MODE == apply ]] && fields+=" pruned=$PRUNED"
+	[[ -n $KEYS_FIELDS ]] && fields+=" $(clean "$KEYS_FIELDS" 1200)"
+	printf '%s: ok %s\n' "$TAG" "$fields"
 	exit 0
 }
 
@@ -89,7 +140,16 @@ check_params() {
 	[[ $RUN_ID =~ $re ]] || fail bad-params "run id must match [a-z0-9-]{1,64}"
 	case $INIT in systemd | upstart) ;; *) fail bad-params "init must be systemd or upstart" ;; esac
 	case $RESTART in true | false) ;; *) fail bad-params "restart must be true or false" ;; esac
+	re='^[0-9]{1,4}$'
+	if ! [[ $LOCK_WAIT =~ $re ]] || ((10#$LOCK_WAIT > 3600)); then
+		fail bad-params "lock wait must be 0 to 3600 seconds"
+	fi
+	LOCK_WAIT=$((10#$LOCK_WAIT))
 	[[ $MODE == rollback ]] && return
+	if ! [[ $READ_BUDGET =~ $re ]] || ((10#$READ_BUDGET < 1 || 10#$READ_BUDGET > 3600)); then
+		fail bad-params "read budget must be 1 to 3600 seconds"
+	fi
+	READ_BUDGET=$((10#$READ_BUDGET))
 	case $AUTH_TYPE in dockercfg | docker) ;; *) fail bad-params "auth type must be dockercfg or docker" ;; esac
 	re='^[]!#-&(-[^-~]{1,256}$'
 	[[ $REGISTRY_KEY =~ $re ]] || fail bad-params "registry key must be 1 to 256 printable characters without spaces, quotes or backslashes"
@@ -108,13 +168,23 @@ check_params() {
 # ---------------------------------------------------------------- JSON
 
 # JSON_AWK reads one JSON text. It must be an object; for each member it
-# prints  raw key \001 decoded key \001 raw value  (raw = the bytes as
-# written). Exit status 2 when the text is not valid JSON. Decoding keeps
+# prints
+#   raw key \001 decoded key \001 raw value \001 kind \001 typed
+# (raw = the bytes as written; kind of the value: o object, s string, n
+# null, x other; typed: when the value is an object, the folded names of
+# its members whose value is neither a string nor null, each after a
+# blank). Exit status 2 when the text is not valid JSON. Decoding keeps
 # escapes other than \" \\ \/ and printable-ASCII \u00XX as written, so a
-# decoded key never holds a control character.
+# decoded key never holds a control character. Folding is how Go's
+# encoding/json matches a member to a struct field: case-insensitively,
+# with U+017F and U+212A (Kelvin) as s and k; letters come out lower case,
+# anything else as "_" (no glob character: typed is word-split unquoted).
 # shellcheck disable=SC2016 # awk code, not shell
 JSON_AWK='
-BEGIN { for (i = 1; i < 32; i++) ctl = ctl sprintf("%c", i); hexd = "0123456789abcdef" }
+BEGIN {
+	for (i = 1; i < 32; i++) ctl = ctl sprintf("%c", i)
+	hexd = "0123456789abcdef"; LONG_S = "\305\277"; KELVIN = "\342\204\252"
+}
 { s = (NR == 1) ? $0 : s "\n" $0 }
 END {
 	n = length(s); p = 1; cnt = 0
@@ -126,8 +196,10 @@ END {
 		ws(); if (substr(s, p, 1) != "\"") bad()
 		ks = p; str(); kraw = substr(s, ks, p - ks)
 		ws(); if (substr(s, p, 1) != ":") bad()
-		p++; ws(); vs = p; val(1); vraw = substr(s, vs, p - vs)
-		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw
+		p++; ws(); vs = p; typed = ""; kind = kindof(substr(s, p, 1))
+		if (kind == "o") entry(); else val(1)
+		vraw = substr(s, vs, p - vs)
+		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw "\001" kind "\001" typed
 		ws(); c = substr(s, p, 1); p++
 		if (c == ",") continue
 		if (c == "}") break
@@ -137,6 +209,44 @@ END {
 	for (i = 1; i <= cnt; i++) print out[i]
 }
 function bad() { exit 2 }
+function kindof(c) { return c == "{" ? "o" : c == "\"" ? "s" : c == "n" ? "n" : "x" }
+# entry: obj(1) for a member value, noting in typed its members that are
+# neither strings nor null.
+function entry(   c, ks, k) {
+	p++; ws()
+	if (substr(s, p, 1) == "}") { p++; return }
+	for (;;) {
+		ws(); if (substr(s, p, 1) != "\"") bad()
+		ks = p; str(); k = substr(s, ks, p - ks); ws()
+		if (substr(s, p, 1) != ":") bad()
+		p++; ws(); c = kindof(substr(s, p, 1)); val(2); ws()
+		if (c != "s" && c != "n") typed = typed " " fold(k)
+		c = substr(s, p, 1); p++
+		if (c == ",") continue
+		if (c == "}") return
+		bad()
+	}
+}
+function fold(k,   r, i, j, c, v) {
+	k = substr(k, 2, length(k) - 2); r = ""
+	while ((j = index(k, LONG_S)) > 0) k = substr(k, 1, j - 1) "s" substr(k, j + 2)
+	while ((j = index(k, KELVIN)) > 0) k = substr(k, 1, j - 1) "k" substr(k, j + 3)
+	for (i = 1; i <= length(k); i++) {
+		c = substr(k, i, 1)
+		if (c == "\\" && substr(k, i + 1, 1) == "u") {
+			v = 0
+			for (j = 2; j <= 5; j++) v = v * 16 + index(hexd, tolower(substr(k, i + j, 1))) - 1
+			i += 5
+			if (v == 383) r = r "s"
+			else if (v == 8490) r = r "k"
+			else if ((v >= 65 && v <= 90) || (v >= 97 && v <= 122)) r = r tolower(sprintf("%c", v))
+			else r = r "_"
+		} else if (c == "\\") { r = r "_"; i++ }
+		else if (c ~ /^[A-Za-z]$/) r = r tolower(c)
+		else r = r "_"
+	}
+	return r
+}
 function ws() { while (p <= n && index(" \t\n\r", substr(s, p, 1)) > 0) p++ }
 function str(   c, e) {
 	p++
@@ -216,20 +326,62 @@ function dec(k,   r, i, j, c, e, v) {
 }
 '
 
-# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[] to the members
-# of the JSON object TEXT; status 1 when TEXT is not a JSON object.
+# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[], M_KIND[] and
+# M_TYPED[] (see JSON_AWK) to the members of the JSON object TEXT; status 1
+# when TEXT is not a JSON object.
 parse_members() {
 	local out rec
-	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=()
+	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=() M_KIND=() M_TYPED=()
 	out=$(printf '%s' "$1" | awk "$JSON_AWK") || return 1
 	[[ -n $out ]] || return 0
 	while IFS= read -r rec; do
 		M_KRAW[M_N]=${rec%%$'\001'*}
 		rec=${rec#*$'\001'}
 		M_KDEC[M_N]=${rec%%$'\001'*}
-		M_VRAW[M_N]=${rec#*$'\001'}
+		rec=${rec#*$'\001'}
+		M_VRAW[M_N]=${rec%%$'\001'*}
+		rec=${rec#*$'\001'}
+		M_KIND[M_N]=${rec%%$'\001'*}
+		M_TYPED[M_N]=${rec#*$'\001'}
 		M_N=$((M_N + 1))
 	done < <(printf '%s\n' "$out")
+}
+
+# agent_fields TYPE: the fields of the struct the agent unmarshals each
+# entry of TYPE into (dockerauth.go: dockercfgConfigEntry; for docker,
+# docker's registry.AuthConfig), all strings.
+agent_fields() {
+	case $1 in
+	dockercfg) printf '%s' ' auth ' ;;
+	docker) printf '%s' ' username password auth email serveraddress identitytoken registrytoken ' ;;
+	esac
+}
+
+# rejected_member TYPE: REJECTED = the index of the first member (M_*) that
+# makes the agent's json.Unmarshal of the whole value fail, so that it
+# drops every registry: an entry that is not an object or null, or a
+# member of an entry that matches one of the struct's string fields and is
+# neither a string nor null. Status 1 when there is none.
+rejected_member() {
+	local i f fields
+	fields=$(agent_fields "$1")
+	for ((i = 0; i < M_N; i++)); do
+		case ${M_KIND[i]} in
+		n) continue ;;
+		o) ;;
+		*)
+			REJECTED=$i
+			return 0
+			;;
+		esac
+		for f in ${M_TYPED[i]}; do
+			if [[ $fields == *" $f "* ]]; then
+				REJECTED=$i
+				return 0
+			fi
+		done
+	done
+	return 1
 }
 
 # norm_key KEY: the key as the agent compares it: scheme stripped, Docker Hub
@@ -345,19 +497,35 @@ same_bytes() {
 	[[ $a == "$b" ]]
 }
 
-# hmac_hex HEXKEY DATA
-hmac_hex() {
-	printf '%s' "$2" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$1" | awk '{ print $NF }'
+# hex_esc HEX: the bytes HEX spells, as printf %b escapes (\xHH).
+hex_esc() {
+	local h=$1 i out=''
+	for ((i = 0; i < ${#h}; i += 2)); do out+="\\x${h:i:2}"; done
+	printf '%s' "$out"
 }
 
-# get_parameter: sets PAYLOAD_B64 to the parameter's value.
-get_parameter() {
-	local endpoint scheme rest host path url re body amz_date day scope creq sts k sig auth
-	local attempt type msg
-	REGION=${AWS_SSM_REGION_NAME:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
-	imds_credentials
-	re='^[a-z0-9-]{1,32}$'
-	[[ $REGION =~ $re ]] || fail parameter-error "no AWS region: AWS_SSM_REGION_NAME is unset and IMDS gave none"
+# hmac_hex HEXKEY DATA: HMAC-SHA256 (RFC 2104) as
+#   SHA256((K0 xor opad) || SHA256((K0 xor ipad) || DATA))
+# with K0 the key zero-padded to 64 bytes. The padded keys are made with
+# bash arithmetic and printf, builtins that exec nothing, and hashed by
+# sha256sum from stdin: no key reaches an argv (openssl's -macopt hexkey:
+# would show it in /proc/<pid>/cmdline to every local user).
+hmac_hex() {
+	local k=$1 i b ipad='' opad='' inner
+	if ((${#k} > 128)); then k=$(printf '%b' "$(hex_esc "$k")" | sha256_hex); fi
+	while ((${#k} < 128)); do k+=0; done
+	for ((i = 0; i < 128; i += 2)); do
+		b=$((16#${k:i:2}))
+		printf -v ipad '%s\\x%02x' "$ipad" $((b ^ 0x36))
+		printf -v opad '%s\\x%02x' "$opad" $((b ^ 0x5c))
+	done
+	inner=$({ printf '%b' "$ipad" && printf '%s' "$2"; } | sha256_hex)
+	{ printf '%b' "$opad" && printf '%b' "$(hex_esc "$inner")"; } | sha256_hex
+}
+
+# ssm_endpoint: sets SSM_HOST, SSM_PATH and SSM_URL.
+ssm_endpoint() {
+	local endpoint re rest
 	endpoint=${AWS_ENDPOINT_URL_SSM:-${AWS_ENDPOINT_URL:-}}
 	if [[ -z $endpoint ]]; then
 		endpoint="https://ssm.$REGION.amazonaws.com"
@@ -365,36 +533,76 @@ get_parameter() {
 	fi
 	re='^(https?)://([^/?#]+)(/[A-Za-z0-9._~/-]*)?$'
 	[[ $endpoint =~ $re ]] || fail parameter-error "SSM endpoint $endpoint is not a URL this script can sign for"
-	scheme=${BASH_REMATCH[1]}
-	host=${BASH_REMATCH[2]}
+	SSM_HOST=${BASH_REMATCH[2]}
 	rest=${BASH_REMATCH[3]}
 	while [[ $rest == */ ]]; do rest=${rest%/}; done
-	path="$rest/"
-	url="$scheme://$host$path"
-	body="{\"Name\":\"$PARAMETER\",\"WithDecryption\":true}"
+	SSM_PATH="$rest/"
+	SSM_URL="${BASH_REMATCH[1]}://$SSM_HOST$SSM_PATH"
+}
 
-	for attempt in 1 2 3; do
-		amz_date=$(date -u +%Y%m%dT%H%M%SZ)
-		day=${amz_date%%T*}
-		scope="$day/$REGION/ssm/aws4_request"
-		creq="POST"$'\n'"$path"$'\n'$'\n'
-		creq+="content-type:application/x-amz-json-1.1"$'\n'"host:$host"$'\n'"x-amz-date:$amz_date"$'\n'
-		creq+="x-amz-security-token:$ST"$'\n'"x-amz-target:AmazonSSM.GetParameter"$'\n'$'\n'
-		creq+="content-type;host;x-amz-date;x-amz-security-token;x-amz-target"$'\n'
-		creq+=$(printf '%s' "$body" | sha256_hex)
-		sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$(printf '%s' "$creq" | sha256_hex)
-		k=$(printf '%s' "AWS4$SK" | od -An -v -tx1 | tr -d ' \n')
-		k=$(hmac_hex "$k" "$day")
-		k=$(hmac_hex "$k" "$REGION")
-		k=$(hmac_hex "$k" ssm)
-		k=$(hmac_hex "$k" aws4_request)
-		sig=$(hmac_hex "$k" "$sts")
-		re='^[0-9a-f]{64}$'
-		[[ $sig =~ $re ]] || fail parameter-error "openssl could not compute the request signature"
-		auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
-		curl_do POST "$url" 0 "$body" "Host: $host" 'Content-Type: application/x-amz-json-1.1' \
-			"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \
-			"Authorization: $auth" 'Expect:'
+# post_get_parameter BODY: one GetParameter call, signed with SigV4 now;
+# sets CURL_RC, HTTP_STATUS, HTTP_BODY.
+post_get_parameter() {
+	local amz_date day scope creq sts k sig auth re
+	amz_date=$(date -u +%Y%m%dT%H%M%SZ)
+	day=${amz_date%%T*}
+	scope="$day/$REGION/ssm/aws4_request"
+	creq="POST"$'\n'"$SSM_PATH"$'\n'$'\n'
+	creq+="content-type:application/x-amz-json-1.1"$'\n'"host:$SSM_HOST"$'\n'"x-amz-date:$amz_date"$'\n'
+	creq+="x-amz-security-token:$ST"$'\n'"x-amz-target:AmazonSSM.GetParameter"$'\n'$'\n'
+	creq+="content-type;host;x-amz-date;x-amz-security-token;x-amz-target"$'\n'
+	creq+=$(printf '%s' "$1" | sha256_hex)
+	sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$(printf '%s' "$creq" | sha256_hex)
+	k=$(printf '%s' "AWS4$SK" | od -An -v -tx1 | tr -d ' \n')
+	k=$(hmac_hex "$k" "$day")
+	k=$(hmac_hex "$k" "$REGION")
+	k=$(hmac_hex "$k" ssm)
+	k=$(hmac_hex "$k" aws4_request)
+	sig=$(hmac_hex "$k" "$sts")
+	re='^[0-9a-f]{64}$'
+	[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature (sha256sum, od)"
+	auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
+	curl_do POST "$SSM_URL" 0 "$1" "Host: $SSM_HOST" 'Content-Type: application/x-amz-json-1.1' \
+		"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \
+		"Authorization: $auth" 'Expect:'
+}
+
+# now_ms: milliseconds since the epoch (GNU date), else from $SECONDS.
+now_ms() {
+	local ns
+	ns=$(date +%s%N 2>/dev/null)
+	if [[ $ns =~ ^[0-9]{12,}$ ]]; then printf '%s' $((ns / 1000000)); else printf '%s' $((SECONDS * 1000)); fi
+}
+
+# backoff_ms N: the wait before retry N (1, 2, ...), full jitter over a
+# window of 0.5 s doubling to at most 8 s: a fleet that reads at once and is
+# throttled together must not retry together.
+backoff_ms() {
+	local cap=8000
+	(($1 < 5)) && cap=$((500 << ($1 - 1)))
+	printf '%s' $(((RANDOM * 32768 + RANDOM) % (cap + 1)))
+}
+
+sleep_ms() {
+	local frac
+	printf -v frac '%03d' $(($1 % 1000))
+	sleep "$(($1 / 1000)).$frac"
+}
+
+# get_parameter: sets PAYLOAD_B64 to the parameter's value. Throttling,
+# 5xx and transport errors are retried with backoff_ms for up to
+# READ_BUDGET seconds in all.
+get_parameter() {
+	local re body attempt type msg start wait throttled
+	REGION=${AWS_SSM_REGION_NAME:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
+	imds_credentials
+	re='^[a-z0-9-]{1,32}$'
+	[[ $REGION =~ $re ]] || fail parameter-error "no AWS region: AWS_SSM_REGION_NAME is unset and IMDS gave none"
+	ssm_endpoint
+	body="{\"Name\":\"$PARAMETER\",\"WithDecryption\":true}"
+	start=$(now_ms)
+	for ((attempt = 1; ; attempt++)); do
+		post_get_parameter "$body"
 		if [[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]]; then
 			PAYLOAD_B64=$(json_field Value)
 			PAYLOAD_B64=${PAYLOAD_B64//\\\//\/}
@@ -404,22 +612,35 @@ get_parameter() {
 		type=${type##*#}
 		type=${type%%:*}
 		msg=$(json_field '[Mm]essage')
+		throttled=0
 		case $CURL_RC/$HTTP_STATUS/$type in
-		0/*/ThrottlingException | 0/5*/* | [1-9]*/*/*) ;;
+		0/*/ThrottlingException | 0/429/*) throttled=1 ;;
+		0/5*/* | [1-9]*/*/*) ;;
 		*) break ;;
 		esac
-		[[ $attempt == 3 ]] || sleep "$attempt"
+		wait=$(backoff_ms "$attempt")
+		(($(now_ms) - start + wait < READ_BUDGET * 1000)) || break
+		sleep_ms "$wait"
 	done
-	[[ $CURL_RC == 0 ]] || fail parameter-error "cannot reach SSM at $url (curl exit $CURL_RC)"
-	case $type in
+	parameter_failed "$type" "$msg" "$throttled" "$attempt" "$(($(now_ms) - start))"
+}
+
+# parameter_failed TYPE MESSAGE THROTTLED ATTEMPTS MILLISECONDS: the error
+# for the last GetParameter answer.
+parameter_failed() {
+	if (($3)); then
+		fail parameter-throttled "GetParameter $PARAMETER was throttled $4 times in $(($5 / 1000)) s: raise Parameter Store throughput in $REGION (the higher throughput setting), or update fewer instances at once (a smaller batch or MaxConcurrency)"
+	fi
+	[[ $CURL_RC == 0 ]] || fail parameter-error "cannot reach SSM at $SSM_URL (curl exit $CURL_RC, $4 attempts)"
+	case $1 in
 	AccessDeniedException)
-		fail parameter-denied "ssm:GetParameter on $PARAMETER was denied for the instance role $ROLE: $msg"
+		fail parameter-denied "ssm:GetParameter on $PARAMETER was denied for the instance role $ROLE: $2"
 		;;
 	ParameterNotFound)
 		fail parameter-not-found "parameter $PARAMETER does not exist in $REGION (deleted already, or another account or region)"
 		;;
 	*)
-		fail parameter-error "GetParameter $PARAMETER failed: HTTP $HTTP_STATUS ${type:-unknown error}${msg:+: $msg}"
+		fail parameter-error "GetParameter $PARAMETER failed: HTTP $HTTP_STATUS ${1:-unknown error}${2:+: $2}"
 		;;
 	esac
 }
@@ -517,13 +738,36 @@ unquote() {
 	printf '%s' "$v"
 }
 
-check_config() {
+# resolve_config: CFG (through a symlink: the link stays, its target is
+# rewritten), CFG_DIR, and this run's files next to it.
+resolve_config() {
 	CFG=${ECS_REGISTRY_ROTATE_CONFIG_FILE:-/etc/ecs/ecs.config}
 	if [[ -L $CFG ]]; then
 		CFG=$(readlink -f -- "$CFG") || fail config-missing "$CFG is a dangling symlink"
 	fi
 	CFG_DIR=$(dirname -- "$CFG")
 	BACKUP="$CFG.$TAG-$RUN_ID.bak"
+	STATE="$CFG.$TAG-$RUN_ID.state"
+	LOCK="$CFG_DIR/.$TAG.lock"
+	[[ -d $CFG_DIR ]] || fail config-missing "$CFG does not exist (no directory $CFG_DIR)"
+}
+
+# take_lock: one script of this tool at a time on the instance, for the
+# whole run: SSM may deliver a command twice, and a retried command may
+# overlap the first. The lock (fd 9) goes when the script exits, killed
+# included; an empty 0600 file holds it.
+take_lock() {
+	[[ -L $LOCK ]] && fail config-unreadable "the lock file $LOCK is a symlink"
+	if ! { exec 9>>"$LOCK"; } 2>/dev/null; then
+		immutable_dir
+		fail config-dir-not-writable "cannot create the lock file $LOCK"
+	fi
+	command -v flock >/dev/null 2>&1 || fail locked "flock (util-linux) is missing: cannot lock $LOCK"
+	flock -w "$LOCK_WAIT" 9 ||
+		fail locked "another $TAG script on this instance holds $LOCK; gave up after $LOCK_WAIT s"
+}
+
+check_config() {
 	if [[ ! -e $CFG ]]; then
 		[[ $MODE == rollback && -f $BACKUP ]] || fail config-missing "$CFG does not exist"
 	else
@@ -531,7 +775,42 @@ check_config() {
 		[[ -r $CFG ]] || fail config-unreadable "$CFG is not readable"
 		[[ $(tr -d '\000' <"$CFG" | wc -c) == "$(wc -c <"$CFG")" ]] || fail config-unreadable "$CFG holds NUL bytes"
 	fi
-	[[ -d $CFG_DIR && -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable"
+}
+
+# locked_attr PATH: status 0 when lsattr shows the immutable (i) or
+# append-only (a) attribute on PATH, which stop even root from renaming
+# over the file, or from renaming files in the directory.
+locked_attr() {
+	local out
+	command -v lsattr >/dev/null 2>&1 || return 1
+	out=$(lsattr -d -- "$1" 2>/dev/null) || return 1
+	out=${out%% *}
+	[[ $out == *[ia]* ]]
+}
+
+immutable_dir() {
+	if locked_attr "$CFG_DIR"; then
+		fail config-immutable "the directory $CFG_DIR is immutable or append-only (lsattr: i or a), so $CFG cannot be replaced: chattr -i -a it first"
+	fi
+}
+
+# check_replaceable: the config can really be replaced: neither it nor its
+# directory is immutable or append-only, and a file can be made and
+# renamed in the directory (the probe sees what lsattr cannot, or where it
+# is missing; in an append-only directory its file cannot be removed).
+check_replaceable() {
+	local probe
+	if [[ -e $CFG ]] && locked_attr "$CFG"; then
+		fail config-immutable "$CFG is immutable or append-only (lsattr: i or a), so it cannot be replaced: chattr -i -a it first"
+	fi
+	immutable_dir
+	[[ -w $CFG_DIR ]] || fail config-dir-not-writable "$CFG_DIR is not writable (as root: a read-only file system, or an immutable directory)"
+	new_temp || fail config-dir-not-writable "cannot create a file in $CFG_DIR"
+	probe="$TMP.probe"
+	TMPFILES+=("$probe")
+	mv -f -- "$TMP" "$probe" 2>/dev/null ||
+		fail config-immutable "cannot rename files in $CFG_DIR (append-only or immutable?), so $CFG cannot be replaced"
+	rm -f -- "$probe" 2>/dev/null
 }
 
 check_restart_tool() {
@@ -545,24 +824,32 @@ check_restart_tool() {
 	fi
 }
 
-# plan_config: reads CFG and decides. Sets UNCHANGED, NEW_JSON, OTHERS.
+# old_data: M_* = the members of the old ECS_ENGINE_AUTH_DATA (D_VAL), or of
+# it unquoted (QUOTED=1), or none (not JSON: a note). OLD_LIVE=1 when the
+# agent reads it now: a known type (T_VAL exactly as ecs-init passes it),
+# the value as written parses, and no member makes the agent drop it all.
+old_data() {
+	QUOTED=0 OLD_LIVE=0 M_N=0
+	((D_CNT > 0)) || return 0
+	if parse_members "$D_VAL"; then
+		if [[ $T_VAL == dockercfg || $T_VAL == docker ]] && ! rejected_member "$T_VAL"; then OLD_LIVE=1; fi
+	elif parse_members "$(unquote "$D_VAL")"; then
+		QUOTED=1
+	else
+		M_N=0
+		note "the old ECS_ENGINE_AUTH_DATA is not a JSON object; it is replaced (the backup keeps it)"
+	fi
+}
+
+# plan_config: reads CFG and decides. Sets UNCHANGED, NEW_JSON, OTHERS and
+# KEPT (the raw keys of the other registries' members, comma-separated).
 plan_config() {
-	local i ours data_ok=0 quoted=0 placed=0 matches=0 same=0 type_cmp
+	local i ours placed=0 matches=0 same=0 type_cmp
 	read_lines "$CFG"
 	scan_lines
 	ours=$(norm_key "$REGISTRY_KEY")
-	M_N=0
-	if ((D_CNT > 0)); then
-		if parse_members "$D_VAL"; then
-			data_ok=1
-		elif parse_members "$(unquote "$D_VAL")"; then
-			data_ok=1 quoted=1
-		else
-			M_N=0
-			note "the old ECS_ENGINE_AUTH_DATA is not a JSON object; it is replaced (the backup keeps it)"
-		fi
-	fi
-	OTHERS=0 NEW_JSON='{'
+	old_data
+	OTHERS=0 NEW_JSON='{' KEPT=''
 	for ((i = 0; i < M_N; i++)); do
 		if [[ $(norm_key "${M_KDEC[i]}") == "$ours" ]]; then
 			matches=$((matches + 1))
@@ -575,6 +862,7 @@ plan_config() {
 			OTHERS=$((OTHERS + 1))
 			[[ $NEW_JSON == '{' ]] || NEW_JSON+=,
 			NEW_JSON+="${M_KRAW[i]}:${M_VRAW[i]}"
+			KEPT+=${KEPT:+,}${M_KRAW[i]}
 		fi
 	done
 	if ((!placed)); then
@@ -588,15 +876,97 @@ plan_config() {
 		fail auth-type-mismatch "ECS_ENGINE_AUTH_TYPE is '${type_cmp:0:40}' and ECS_ENGINE_AUTH_DATA holds $OTHERS other registries' entries, which $AUTH_TYPE would break; convert them or use that auth type"
 	fi
 	UNCHANGED=0
-	if ((T_CNT == 1 && D_CNT == 1 && data_ok && !quoted && matches == 1 && same)) && [[ $T_VAL == "$AUTH_TYPE" ]]; then
+	if ((T_CNT == 1 && D_CNT == 1 && !QUOTED && matches == 1 && same)) && [[ $T_VAL == "$AUTH_TYPE" ]]; then
 		UNCHANGED=1
+	fi
+	check_new_data "$ours"
+	if ((OTHERS > 0 && !OLD_LIVE)); then
+		# The agent could not read the old value: the rewrite makes these
+		# entries live for the first time.
+		key_list "$KEPT" 500
+		if ((KL_OMITTED == 0)); then
+			note "dormant-keys $KL_B64"
+		else
+			note "dormant-keys $KL_B64 more=$KL_OMITTED"
+		fi
 	fi
 }
 
-# new_temp: TMP = a new empty temp file next to the config.
+# check_new_data OURS: the new ECS_ENGINE_AUTH_DATA as the agent will parse
+# it under AUTH_TYPE: a member that would make it drop every registry
+# fails (its key named, never its value). Sets KEYS_FIELDS for the ok line.
+check_new_data() {
+	local i k host first='' rest=''
+	parse_members "$NEW_JSON" || fail write-failed "the new ECS_ENGINE_AUTH_DATA is not JSON; nothing was changed"
+	if rejected_member "$AUTH_TYPE"; then
+		fail auth-data-invalid "the ECS_ENGINE_AUTH_DATA entry for '${M_KDEC[REJECTED]:0:100}' would make the agent drop every registry: $(entry_rule "$AUTH_TYPE"); fix or remove it"
+	fi
+	# Keys on our registry's host first: the ones the agent weighs for its images.
+	host=${1%%/*}
+	for ((i = 0; i < M_N; i++)); do
+		k=$(norm_key "${M_KDEC[i]}")
+		if [[ $k == "$host" || $k == "$host"/* ]]; then
+			first+=${first:+,}${M_KRAW[i]}
+		else
+			rest+=${rest:+,}${M_KRAW[i]}
+		fi
+	done
+	key_list "$first${first:+${rest:+,}}$rest" 900
+	KEYS_FIELDS="keys=$KL_B64"
+	((KL_OMITTED == 0)) || KEYS_FIELDS+=" keys-omitted=$KL_OMITTED"
+}
+
+# entry_rule TYPE: what the agent needs of each entry, for a message.
+entry_rule() {
+	case $1 in
+	dockercfg) printf '%s' 'a dockercfg entry must be an object (or null) whose auth, if any, is a string' ;;
+	docker) printf '%s' 'a docker entry must be an object (or null) whose username, password, auth, email, serveraddress, identitytoken and registrytoken, if any, are strings' ;;
+	esac
+}
+
+# key_list RAWKEYS MAX: KL_B64 = base64 of the JSON array of RAWKEYS (JSON
+# strings as written, comma-separated), as many as fit in MAX base64
+# characters; KL_OMITTED = how many did not. Base64: no key text, however
+# hostile, can break the line it is printed on.
+key_list() {
+	local json='[' k len rest=$1
+	KL_OMITTED=0
+	while [[ -n $rest ]]; do
+		next_json_string "$rest"
+		k=$JS_HEAD rest=$JS_TAIL
+		len=$((${#json} + ${#k} + 2))
+		if ((KL_OMITTED == 0 && 4 * ((len + 2) / 3) <= $2)); then
+			[[ $json == '[' ]] || json+=,
+			json+=$k
+		else
+			KL_OMITTED=$((KL_OMITTED + 1))
+		fi
+	done
+	json+=']'
+	KL_B64=$(printf '%s' "$json" | base64 | tr -d '\n')
+}
+
+# next_json_string LIST: JS_HEAD = the first JSON string of LIST (strings as
+# written, comma-separated), JS_TAIL = the rest after its comma.
+next_json_string() {
+	local s=$1 i=1 c
+	while ((i < ${#s})); do
+		c=${s:i:1}
+		if [[ $c == "\\" ]]; then
+			i=$((i + 2))
+			continue
+		fi
+		[[ $c == '"' ]] && break
+		i=$((i + 1))
+	done
+	JS_HEAD=${s:0:i+1}
+	JS_TAIL=${s:i+2}
+}
+
+# new_temp: TMP = a new empty temp file (0600) next to the config; status 1
+# when it cannot be made.
 new_temp() {
-	TMP=$(mktemp "$CFG_DIR/.$(basename -- "$CFG").$TAG.XXXXXX" 2>/dev/null) ||
-		fail write-failed "cannot create a temp file in $CFG_DIR"
+	TMP=$(mktemp "$CFG_DIR/.$(basename -- "$CFG").$TAG.XXXXXX" 2>/dev/null) || return 1
 	TMPFILES+=("$TMP")
 }
 
@@ -607,17 +977,95 @@ own_like() {
 	fi
 }
 
-write_backup() {
-	if [[ -e $BACKUP || -L $BACKUP ]]; then
-		[[ -f $BACKUP ]] || fail write-failed "$BACKUP exists and is not a regular file"
-		note "backup $BACKUP exists already (an earlier attempt of this run); it is kept"
-		return
+# ---------------------------------------------------------------- this run's state
+
+# $STATE (0600, next to the config) holds what a re-run and the rollback of
+# this run need; none of it is ever printed:
+#   mode=, owner=  the original config's mode and uid:gid when the backup
+#                  was taken (the backup itself is 0600)
+#   sha256=        the original's checksum, which the backup must still
+#                  match (derived from the old password: it stays here)
+#   phase=         backed-up | written | restored: how far this run went
+#   restarted=     file_id of the config when this run last restarted the
+#                  agent: a re-run that finds the same file leaves it be
+#                  (upstart has no start time to compare with)
+
+state_load() {
+	local k v re_mode='^[0-7]{3,4}$' re_owner='^[0-9]+:[0-9]+$' re_sha='^[0-9a-f]{64}$' re_id='^[0-9A-Za-z:._+-]+$'
+	S_MODE='' S_OWNER='' S_SHA='' S_PHASE='' S_RESTARTED=''
+	[[ -f $STATE && ! -L $STATE ]] || return 0
+	while IFS='=' read -r k v; do
+		case $k in
+		mode) [[ $v =~ $re_mode ]] && S_MODE=$v ;;
+		owner) [[ $v =~ $re_owner ]] && S_OWNER=$v ;;
+		sha256) [[ $v =~ $re_sha ]] && S_SHA=$v ;;
+		phase) case $v in backed-up | written | restored) S_PHASE=$v ;; esac ;;
+		restarted) [[ $v =~ $re_id ]] && S_RESTARTED=$v ;;
+		esac
+	done <"$STATE"
+}
+
+# state_save: the S_* variables to $STATE, through a temp file; status 1
+# when that fails.
+state_save() {
+	new_temp || return 1
+	printf 'mode=%s\nowner=%s\nsha256=%s\nphase=%s\nrestarted=%s\n' \
+		"$S_MODE" "$S_OWNER" "$S_SHA" "$S_PHASE" "$S_RESTARTED" >"$TMP" 2>/dev/null &&
+		mv -f -- "$TMP" "$STATE" 2>/dev/null
+}
+
+# file_id: the config's device, inode and mtime (ns): a rename over it (a
+# new inode) or an edit in place (a new mtime) changes it.
+file_id() {
+	local id
+	id=$(stat -c '%d:%i:%y' -- "$CFG" 2>/dev/null) || return 1
+	printf '%s' "${id// /_}"
+}
+
+# take_backup: the original config, once per run, mode 0600 whatever the
+# config's (it holds the old credentials) and the config's owner; its mode,
+# owner and checksum go to $STATE first, for the rollback.
+take_backup() {
+	local bak re='^[0-7]{3,4} [0-9]+:[0-9]+$' info
+	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
+	bak=$TMP
+	cat -- "$CFG" >"$bak" 2>/dev/null || fail write-failed "cannot copy $CFG to a temp file"
+	if ! chown --reference="$CFG" -- "$bak" 2>/dev/null || ! chmod 600 -- "$bak" 2>/dev/null; then
+		fail write-failed "cannot give the backup of $CFG its owner and mode 0600"
 	fi
-	new_temp
-	cat -- "$CFG" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $CFG to a temp file"
-	own_like "$TMP" "$CFG"
-	same_bytes "$TMP" "$CFG" || fail write-failed "the backup copy of $CFG differs from it"
-	mv -f -- "$TMP" "$BACKUP" 2>/dev/null || fail write-failed "cannot write $BACKUP"
+	same_bytes "$bak" "$CFG" || fail write-failed "the backup copy of $CFG differs from it"
+	info=$(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null)
+	[[ $info =~ $re ]] || fail write-failed "cannot read the mode and owner of $CFG"
+	S_MODE=${info% *} S_OWNER=${info#* } S_SHA=$(sha256_hex <"$bak") S_PHASE=backed-up S_RESTARTED=''
+	state_save || fail write-failed "cannot write $STATE"
+	mv -f -- "$bak" "$BACKUP" 2>/dev/null || fail write-failed "cannot write $BACKUP"
+}
+
+# verify_backup: refuses a backup that is not the file it was taken from.
+verify_backup() {
+	[[ -n $S_SHA && -n $S_MODE && -n $S_OWNER ]] ||
+		fail backup-mismatch "no checksum, mode and owner were recorded for $BACKUP ($STATE is missing or incomplete): it is not restored"
+	[[ $(sha256_hex <"$BACKUP") == "$S_SHA" ]] ||
+		fail backup-mismatch "$BACKUP does not match the checksum recorded when it was taken: it is not restored"
+}
+
+# config_is_original: status 0 when the config holds the backup's bytes
+# with the original's mode and owner.
+config_is_original() {
+	[[ -f $CFG ]] && same_bytes "$BACKUP" "$CFG" &&
+		[[ $(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null) == "$S_MODE $S_OWNER" ]]
+}
+
+# restore_backup: the backup over the config, through a temp file, with
+# the original's recorded mode and owner.
+restore_backup() {
+	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
+	cat -- "$BACKUP" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $BACKUP to a temp file"
+	if ! chown -- "$S_OWNER" "$TMP" 2>/dev/null || ! chmod -- "$S_MODE" "$TMP" 2>/dev/null; then
+		fail write-failed "cannot give the restored $CFG its original owner and mode"
+	fi
+	same_bytes "$TMP" "$BACKUP" || fail write-failed "the copy of $BACKUP differs from it"
+	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
 }
 
 # write_config: the new config through a temp file, re-read, renamed over.
@@ -654,7 +1102,7 @@ write_config() {
 		end_nl=1
 	fi
 
-	new_temp
+	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
 	{
 		for ((i = 0; i < m; i++)); do
 			if ((i < m - 1 || end_nl)); then printf '%s\n' "${out[i]}"; else printf '%s' "${out[i]}"; fi
@@ -671,79 +1119,180 @@ write_config() {
 	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
 }
 
-# agent_started_after_write: status 0 when systemd says the ecs unit is
-# active and entered that state after the config was last written.
-agent_started_after_write() {
-	local out state ts start mtime
+# systemd_ecs: U_STATE (ActiveState) and U_START (ActiveEnterTimestamp in
+# epoch seconds, '' unknown) of the ecs unit; status 1 without systemd or
+# an answer. systemd 219 (AL2) has no --value: parse Key=value.
+systemd_ecs() {
+	local out ts
+	U_STATE='' U_START=''
 	[[ $INIT == systemd ]] || return 1
-	out=$(systemctl show ecs --property=ActiveState --property=ActiveEnterTimestamp 2>/dev/null) || return 1
-	state=$(printf '%s\n' "$out" | sed -n 's/^ActiveState=//p')
+	out=$(systemctl show ecs --property=ActiveState --property=ActiveEnterTimestamp 2>/dev/null 9>&-) || return 1
+	U_STATE=$(printf '%s\n' "$out" | sed -n 's/^ActiveState=//p')
 	ts=$(printf '%s\n' "$out" | sed -n 's/^ActiveEnterTimestamp=//p')
-	[[ $state == active && -n $ts ]] || return 1
-	start=$(date -d "$ts" +%s 2>/dev/null) || return 1
+	if [[ -n $ts ]]; then U_START=$(date -d "$ts" +%s 2>/dev/null); fi
+	return 0
+}
+
+# agent_current: status 0 when the agent runs with the config as it is
+# now: this run restarted it when the config was this very file ($STATE
+# says so, and systemd, where it answers, does not say the unit is down),
+# or systemd says the unit became active after the file's mtime.
+agent_current() {
+	local id mtime
+	id=$(file_id) || return 1
+	if [[ -n $S_RESTARTED && $S_RESTARTED == "$id" ]]; then
+		systemd_ecs || return 0
+		[[ -z $U_STATE || $U_STATE == active ]]
+		return
+	fi
+	systemd_ecs || return 1
+	[[ $U_STATE == active && -n $U_START ]] || return 1
 	mtime=$(stat -c %Y -- "$CFG" 2>/dev/null) || return 1
-	((start > mtime))
+	((U_START > mtime))
 }
 
 # restart_agent WHAT: restarts the agent; WHAT says what was done before, for
-# the error message.
+# the error message. The lock's descriptor stays with this script.
 restart_agent() {
 	local out
 	if [[ $INIT == systemd ]]; then
-		out=$(systemctl restart ecs 2>&1) || fail restart-failed "$1; systemctl restart ecs failed: ${out%%$'\n'*}"
+		out=$(systemctl restart ecs 2>&1 9>&-) || fail restart-failed "$1; systemctl restart ecs failed: ${out%%$'\n'*}"
 	else
-		stop ecs >/dev/null 2>&1 # not running is fine
-		out=$(start ecs 2>&1) || fail restart-failed "$1; start ecs failed: ${out%%$'\n'*}"
+		stop ecs >/dev/null 2>&1 9>&- # not running is fine
+		out=$(start ecs 2>&1 9>&-) || fail restart-failed "$1; start ecs failed: ${out%%$'\n'*}"
 	fi
+}
+
+# settle_agent FILE WROTE WHAT: restarts the agent, unless told not to or
+# (WROTE 0: this script did not just write the config) it runs with the
+# config as it is; records the restart in $STATE; finishes with FILE. WHAT
+# says what was done, for an error message.
+settle_agent() {
+	[[ $RESTART == true ]] || finish "$1" not-restarted
+	if (($2 == 0)) && agent_current; then finish "$1" restart-not-needed; fi
+	restart_agent "$3"
+	if S_RESTARTED=$(file_id); then
+		state_save || note "cannot record the agent's restart in $STATE: a re-run will restart it again"
+	fi
+	finish "$1" restarted
+}
+
+# ---------------------------------------------------------------- backups
+
+# list_backups: B_RUNS = the run ids of the backups next to the config,
+# oldest first: run ids start with a UTC timestamp, so name order (bytes,
+# LC_ALL=C) is age order.
+list_backups() {
+	local f id re='^[a-z0-9-]{1,64}$'
+	B_RUNS=()
+	for f in "$CFG.$TAG-"*.bak; do
+		[[ -f $f && ! -L $f ]] || continue
+		id=${f#"$CFG.$TAG-"}
+		id=${id%.bak}
+		[[ $id =~ $re ]] && B_RUNS+=("$id")
+	done
+}
+
+# prior_run: the run id of the newest backup that is not this run's, or -.
+prior_run() {
+	local i
+	list_backups
+	for ((i = ${#B_RUNS[@]} - 1; i >= 0; i--)); do
+		if [[ ${B_RUNS[i]} != "$RUN_ID" ]]; then
+			printf '%s' "${B_RUNS[i]}"
+			return
+		fi
+	done
+	printf '%s' -
+}
+
+# prune_backups: the backups hold old credentials: keep this run's and the
+# newest other one (two in all), delete the older ones, then the state
+# files whose backup is gone (or never was) except this run's. PRUNED =
+# the backups deleted.
+prune_backups() {
+	local i id f keep=" $RUN_ID " kept=0 re='^[a-z0-9-]{1,64}$'
+	list_backups
+	[[ -f $BACKUP ]] && kept=1
+	for ((i = ${#B_RUNS[@]} - 1; i >= 0; i--)); do
+		id=${B_RUNS[i]}
+		[[ $id == "$RUN_ID" ]] && continue
+		if ((kept < 2)); then
+			keep+="$id " kept=$((kept + 1))
+		elif rm -f -- "$CFG.$TAG-$id.bak" 2>/dev/null; then
+			PRUNED=$((PRUNED + 1))
+		fi
+	done
+	for f in "$CFG.$TAG-"*.state; do
+		[[ -f $f && ! -L $f ]] || continue
+		id=${f#"$CFG.$TAG-"}
+		id=${id%.state}
+		[[ $id =~ $re && $keep != *" $id "* && ! -e $CFG.$TAG-$id.bak ]] && rm -f -- "$f" 2>/dev/null
+	done
+	return 0
 }
 
 # ---------------------------------------------------------------- modes
 
-check_params
-check_config
-check_restart_tool
-
-if [[ $MODE == rollback ]]; then
+# do_rollback: puts this run's backup back, once.
+do_rollback() {
+	local file=restored wrote=0
 	[[ -f $BACKUP ]] || fail no-backup "no backup $BACKUP: this run did not change $CFG"
-	if [[ -f $CFG ]] && same_bytes "$BACKUP" "$CFG"; then
-		file=unchanged
+	verify_backup
+	if config_is_original; then
+		# Back already: by this run's rollback, or never changed by the apply.
+		[[ $S_PHASE == restored ]] || file=unchanged
 	else
-		new_temp
-		cat -- "$BACKUP" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $BACKUP to a temp file"
-		if [[ -f $CFG ]]; then own_like "$TMP" "$CFG"; else own_like "$TMP" "$BACKUP"; fi
-		same_bytes "$TMP" "$BACKUP" || fail write-failed "the copy of $BACKUP differs from it"
-		mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
-		file=restored
+		S_PHASE=restored S_RESTARTED=''
+		state_save || fail write-failed "cannot write $STATE"
+		restore_backup
+		wrote=1
 	fi
-	[[ $RESTART == true ]] || finish "$file" not-restarted
-	if [[ $file == unchanged ]] && agent_started_after_write; then
-		finish "$file" restart-not-needed
-	fi
-	restart_agent "$CFG was restored from $BACKUP"
-	finish "$file" restarted
-fi
+	settle_agent "$file" "$wrote" "$CFG was restored from $BACKUP"
+}
 
-load_payload
-plan_config
-
-if [[ $MODE == preflight ]]; then
+do_preflight() {
 	if ((UNCHANGED)); then
 		note "ecs.config holds these credentials already; apply would not rewrite it"
 	else
 		note "apply would rewrite ECS_ENGINE_AUTH_TYPE and ECS_ENGINE_AUTH_DATA ($OTHERS other registries kept)"
 	fi
 	finish checked not-restarted
-fi
+}
 
-if ((UNCHANGED)); then
-	[[ $RESTART == true ]] || finish unchanged not-restarted
-	agent_started_after_write && finish unchanged restart-not-needed
-	restart_agent "$CFG was unchanged"
-	finish unchanged restarted
-fi
+# do_apply: writes the config once per run. A file that holds the data
+# already is this run's own earlier write when its backup is there and
+# $STATE says written (file=updated: that is the instance's outcome), else
+# someone else's (file=unchanged).
+do_apply() {
+	local file=updated wrote=0
+	if ((UNCHANGED)); then
+		[[ -f $BACKUP && $S_PHASE == written ]] || file=unchanged
+	else
+		if [[ -e $BACKUP || -L $BACKUP ]]; then
+			[[ -f $BACKUP && ! -L $BACKUP ]] || fail write-failed "$BACKUP exists and is not a regular file"
+			note "backup $BACKUP exists already (an earlier attempt of this run); it is kept"
+		else
+			take_backup
+		fi
+		S_PHASE=written S_RESTARTED=''
+		state_save || fail write-failed "cannot write $STATE"
+		write_config
+		wrote=1
+	fi
+	prune_backups
+	settle_agent "$file" "$wrote" "$CFG was $file (backup $BACKUP)"
+}
 
-write_backup
-write_config
-[[ $RESTART == true ]] || finish updated not-restarted
-restart_agent "$CFG was updated (backup $BACKUP)"
-finish updated restarted
+check_params
+resolve_config
+take_lock
+check_config
+check_replaceable
+check_restart_tool
+state_load
+[[ $MODE == rollback ]] && do_rollback
+load_payload
+plan_config
+[[ $MODE == preflight ]] && do_preflight
+do_apply

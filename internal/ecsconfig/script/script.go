@@ -25,45 +25,81 @@
 //
 // # Modes
 //
-// preflight reads and changes nothing: the config file, the restart tool,
-// the parameter (IMDSv2 credentials, GetParameter signed with SigV4 by
-// openssl) and the payload, and refuses an ECS_ENGINE_AUTH_TYPE that
-// differs from AuthType while ECS_ENGINE_AUTH_DATA holds other registries'
-// entries. apply does the same reads, then leaves a file that already holds
-// the type and this member alone (file=unchanged), or writes the backup
-// <config>.ecs-registry-rotate-<RunID>.bak (once per RunID: a later attempt
-// keeps the first backup) and the new file through a temp file in the same
-// directory with the original's mode and owner, read back, renamed over.
-// Other lines stay byte for byte (CRLF and a last line without newline
-// included); the first line of each variable is replaced in place, later
-// ones dropped, missing ones appended; the other registries' members are
-// kept, and any member whose key the agent would treat as RegistryKey
-// (scheme stripped, Docker Hub spellings, trailing slashes) is replaced.
-// rollback puts the backup back the same way (file=restored, or unchanged
-// if the config already equals it; no backup: error no-backup).
+// Every mode first takes an exclusive flock on <config dir>/.ecs-registry-
+// rotate.lock (an empty 0600 file) for its whole run, so that one of these
+// scripts runs at a time on an instance (SSM may run a command twice);
+// after LockWait: error locked. It then checks the config and that it can
+// really be replaced: neither the file nor its directory is immutable or
+// append-only (lsattr -d, where present: i or a), and a file can be made
+// and renamed in the directory (else config-immutable).
+//
+// preflight changes nothing: it reads the config file, the restart tool,
+// the parameter (IMDSv2 credentials, GetParameter signed with SigV4, its
+// HMACs built from bash builtins and sha256sum so that no key reaches an
+// argv; throttling, 5xx and transport errors retried with full-jitter
+// backoff for ReadBudget, then parameter-throttled or parameter-error) and
+// the payload; it refuses an ECS_ENGINE_AUTH_TYPE that differs from
+// AuthType while ECS_ENGINE_AUTH_DATA holds other registries' entries, and
+// new auth data that the agent would drop as a whole (auth-data-invalid,
+// naming the member's key): an entry that is not an object or null, or a
+// member of an entry that matches one of the fields the agent unmarshals
+// it into (dockercfg: auth; docker: username, password, auth, email,
+// serveraddress, identitytoken, registrytoken; matched as Go's
+// encoding/json does, ignoring case) and is neither a string nor null.
+//
+// apply does the same reads, then leaves a file that already holds the type
+// and this member alone, or writes the backup
+// <config>.ecs-registry-rotate-<RunID>.bak (once per RunID, 0600, the
+// original's owner; the original's mode, owner and sha256 recorded first
+// in <config>.ecs-registry-rotate-<RunID>.state, 0600) and the new file
+// through a temp file in the same directory with the config's mode and
+// owner, read back, renamed over. Other lines stay byte for byte (CRLF and
+// a last line without newline included); the first line of each variable
+// is replaced in place, later ones dropped, missing ones appended; the
+// other registries' members are kept, and any member whose key the agent
+// would treat as RegistryKey (scheme stripped, Docker Hub spellings,
+// trailing slashes) is replaced. A file that holds the data already is
+// file=updated when this run wrote it (its backup is there and its state
+// says so: a second delivery of the same apply), else file=unchanged. apply
+// then deletes the backups older than this run's and the newest other
+// one, with their state files (pruned=).
+//
+// rollback checks the backup against the recorded sha256 (backup-mismatch
+// when it differs or was never recorded; no backup: no-backup) and puts it
+// back the same way, with the recorded mode and owner (file=restored; a
+// second rollback of the run finds it back: file=restored again;
+// file=unchanged when the apply never changed the file).
 //
 // Then, when Restart: systemd "systemctl restart ecs", upstart "stop ecs"
-// (its failure ignored) and "start ecs". For an unchanged file the agent is
-// restarted unless "systemctl show ecs --property=ActiveState
+// (its failure ignored) and "start ecs", always after a write of this
+// script. Otherwise the agent is restarted unless this run already
+// restarted it since the config was last written (the state file records
+// the file's device, inode and mtime at each restart; on systemd the unit
+// must also not be down) or "systemctl show ecs --property=ActiveState
 // --property=ActiveEnterTimestamp" says it is active and entered that state
-// after the file's mtime (agent=restart-not-needed); upstart cannot tell,
-// so it restarts.
+// after the file's mtime (agent=restart-not-needed).
 //
 // # Result
 //
-// Success: exit status 0 and the last stdout line
+// Success: exit status 0 and the last stdout line, one blank between
+// fields, no blank inside a value:
 //
-//	ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked> agent=<restarted|not-restarted|restart-not-needed>
+//	ecs-registry-rotate: ok mode=<mode> file=<updated|unchanged|restored|checked>
+//	  agent=<restarted|not-restarted|restart-not-needed> written=<epoch.ns>
+//	  prior=<run id|-> backup=<%XX-encoded path> [pruned=<n>]
+//	  [keys=<base64 JSON array> [keys-omitted=<n>]]
 //
-// Failure: a non-zero exit status and the last stderr line
+// (see Result). Failure: a non-zero exit status and the last stderr line
 //
 //	ecs-registry-rotate: error: <code>: <message>
 //
 // with one of the Code… constants. Lines before them start with
-// "ecs-registry-rotate: note: ". The script prints no credential, payload,
-// base64 of either, nor IMDS credentials; its messages are at most 300
-// printable bytes, so the whole output stays far below the 2,400 bytes the
-// SSM agent keeps of a plugin's output. ParseResult and ParseOutput read it.
+// "ecs-registry-rotate: note: "; "dormant-keys <base64 JSON array>[
+// more=<n>]" is one (Result.DormantKeys). The script prints no credential,
+// payload, base64 of either, nor anything derived from them, nor IMDS
+// credentials; its messages are at most 300 printable bytes and its key
+// lists bounded, so the whole output stays below the 2,400 bytes the SSM
+// agent keeps of a plugin's output. ParseResult and ParseOutput read it.
 package script
 
 import (
@@ -74,6 +110,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -96,7 +133,25 @@ type Params struct {
 	RegistryKey string // e.g. "https://index.docker.io/v1/" or "registry.example.com:5000"
 	Init        string // "systemd" (AL2, AL2023) | "upstart" (AL1)
 	Restart     bool   // restart-agent input
+	// ReadBudget bounds the retries of GetParameter (throttling, 5xx,
+	// transport errors) under the parameter transport; whole seconds, 1s
+	// to 1h. Zero: the script's default, DefaultReadBudget.
+	ReadBudget time.Duration
+	// LockWait bounds the wait for another of these scripts on the same
+	// instance (each holds a lock for its whole run); whole seconds, 1s to
+	// 1h. Zero: the script's default, DefaultLockWait. Keep it under the
+	// command's executionTimeout.
+	LockWait time.Duration
 }
+
+// The script's own ReadBudget and LockWait.
+const (
+	DefaultReadBudget = 60 * time.Second
+	DefaultLockWait   = 110 * time.Second
+)
+
+// maxBudget bounds the script's waits.
+const maxBudget = time.Hour
 
 // Modes, transports, auth types and inits.
 const (
@@ -114,7 +169,10 @@ const (
 	InitUpstart = "upstart"
 )
 
-// Values of the ok line's file= and agent= fields.
+// Values of the ok line's file= and agent= fields. FileUpdated and
+// FileRestored are the instance's outcome for the run: the script wrote the
+// file now, or an earlier delivery of the same command did. FileUnchanged:
+// the file was as wanted without this run writing it.
 const (
 	FileUpdated   = "updated"
 	FileUnchanged = "unchanged"
@@ -132,22 +190,28 @@ const (
 	CodeConfigMissing         = "config-missing"
 	CodeConfigUnreadable      = "config-unreadable"
 	CodeConfigDirNotWritable  = "config-dir-not-writable"
+	CodeConfigImmutable       = "config-immutable"
 	CodeRestartToolMissing    = "restart-tool-missing"
 	CodeIMDSUnavailable       = "imds-unavailable"
 	CodeParameterDenied       = "parameter-denied"
 	CodeParameterNotFound     = "parameter-not-found"
 	CodeParameterError        = "parameter-error"
+	CodeParameterThrottled    = "parameter-throttled"
+	CodeLocked                = "locked"
 	CodePayloadInvalid        = "payload-invalid"
 	CodeAuthTypeMismatch      = "auth-type-mismatch"
+	CodeAuthDataInvalid       = "auth-data-invalid"
 	CodeWriteFailed           = "write-failed"
 	CodeRestartFailed         = "restart-failed"
 	CodeNoBackup              = "no-backup"
+	CodeBackupMismatch        = "backup-mismatch"
 	CodeBadParams             = "bad-params"
 	CodeNoResult              = "no-result"
 	resultPrefix              = "ecs-registry-rotate: "
 	okPrefix                  = resultPrefix + "ok"
 	errorPrefix               = resultPrefix + "error: "
 	notePrefix                = resultPrefix + "note: "
+	dormantNote               = "dormant-keys "
 	maxPayload                = 32 << 10
 	variablePrefix            = "ECSRR_"
 	shebang                   = "#!/bin/bash"
@@ -179,8 +243,14 @@ func (p Params) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("init %q: want systemd or upstart", p.Init))
 	}
+	if err := checkSeconds("lock wait", p.LockWait); err != nil {
+		errs = append(errs, err)
+	}
 	if p.Mode == ModeRollback {
 		return errors.Join(errs...)
+	}
+	if err := checkSeconds("read budget", p.ReadBudget); err != nil {
+		errs = append(errs, err)
 	}
 	switch p.AuthType {
 	case AuthTypeDockercfg, AuthTypeDocker:
@@ -209,6 +279,15 @@ func (p Params) Validate() error {
 		errs = append(errs, fmt.Errorf("transport %q: want parameter or inline", p.Transport))
 	}
 	return errors.Join(errs...)
+}
+
+// checkSeconds: d is zero (the script's default) or whole seconds from 1s
+// to maxBudget.
+func checkSeconds(what string, d time.Duration) error {
+	if d != 0 && (d%time.Second != 0 || d < time.Second || d > maxBudget) {
+		return fmt.Errorf("%s %s: want whole seconds from 1s to %s", what, d, maxBudget)
+	}
+	return nil
 }
 
 // CheckPayload checks b64 as the script will: standard base64 of one line
@@ -298,11 +377,17 @@ func Commands(p Params) []string {
 		restart = "true"
 	}
 	vars := [][2]string{{"MODE", p.Mode}, {"RUN_ID", p.RunID}, {"INIT", p.Init}, {"RESTART", restart}}
+	if p.LockWait != 0 {
+		vars = append(vars, [2]string{"LOCK_WAIT", strconv.Itoa(int(p.LockWait / time.Second))})
+	}
 	if p.Mode != ModeRollback {
 		vars = append(vars, [2]string{"AUTH_TYPE", p.AuthType}, [2]string{"REGISTRY_KEY", p.RegistryKey},
 			[2]string{"TRANSPORT", p.Transport})
 		if p.Transport == TransportParameter {
 			vars = append(vars, [2]string{"PARAMETER", p.Parameter})
+			if p.ReadBudget != 0 {
+				vars = append(vars, [2]string{"READ_BUDGET", strconv.Itoa(int(p.ReadBudget / time.Second))})
+			}
 		} else {
 			vars = append(vars, [2]string{"INLINE_B64", p.InlineB64})
 		}
@@ -331,6 +416,29 @@ type Result struct {
 	// Written is when the config file was last written, by the instance's
 	// clock; zero when unknown.
 	Written time.Time
+	// Prior is the run id of the newest backup on the instance that is not
+	// this run's; "" when there is none.
+	Prior string
+	// Backup is the path of this run's backup (in preflight, the path it
+	// would have), through a symlinked config to the real file.
+	Backup string
+	// Pruned is how many older backups apply deleted (only the newest two
+	// are kept, this run's included).
+	Pruned int
+	// Keys (preflight and apply) are the registry keys of the
+	// ECS_ENGINE_AUTH_DATA that apply writes (or left as it was), decoded:
+	// first those on RegistryKey's host (the ones the agent weighs against
+	// ours for that registry's images), then the others, in file order.
+	// KeysOmitted counts the keys left out for room (only ever from the
+	// end); nil Keys: the ok line had none.
+	Keys        []string
+	KeysOmitted int
+	// DormantKeys are the registry keys of entries that the agent could not
+	// read before (the old value was quoted, or of the wrong shape for its
+	// type) and that the rewrite makes live; DormantOmitted counts those
+	// left out for room. A warning, not a failure.
+	DormantKeys    []string
+	DormantOmitted int
 	// The error line's code (or CodeNoResult) and message. The message
 	// comes from the instance: quote it, do not trust it.
 	Code, Message string
@@ -354,6 +462,11 @@ func ParseResult(stdout, stderr string) Result {
 	for _, line := range lines(stdout) {
 		if note, ok := strings.CutPrefix(line, notePrefix); ok {
 			res.Notes = append(res.Notes, note)
+			if rest, ok := strings.CutPrefix(note, dormantNote); ok {
+				b64, more, _ := strings.Cut(strings.TrimSpace(rest), " ")
+				res.DormantKeys = decodeKeys(b64)
+				res.DormantOmitted, _ = strconv.Atoi(strings.TrimPrefix(more, "more="))
+			}
 		}
 	}
 	if line, ok := lastWithPrefix(stderr, errorPrefix); ok {
@@ -374,12 +487,41 @@ func ParseResult(stdout, stderr string) Result {
 				res.Agent = v
 			case "written":
 				res.Written = parseEpoch(v)
+			case "prior":
+				if v != "-" {
+					res.Prior = v
+				}
+			case "backup":
+				if p, err := url.PathUnescape(v); err == nil {
+					res.Backup = p
+				} else {
+					res.Backup = v
+				}
+			case "pruned":
+				res.Pruned, _ = strconv.Atoi(v)
+			case "keys":
+				res.Keys = decodeKeys(v)
+			case "keys-omitted":
+				res.KeysOmitted, _ = strconv.Atoi(v)
 			}
 		}
 		return res
 	}
 	res.Code, res.Message = CodeNoResult, "the script printed no result line"
 	return res
+}
+
+// decodeKeys reads base64 of a JSON array of strings; nil when it is not.
+func decodeKeys(b64 string) []string {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil
+	}
+	keys := []string{}
+	if json.Unmarshal(raw, &keys) != nil {
+		return nil
+	}
+	return keys
 }
 
 // ParseOutput reads a plugin's Output as SSM returns it

@@ -29,8 +29,8 @@ import (
 
 // The tools rotate.sh may use. The script runs with PATH = the stubs, then
 // a directory of links to exactly these: a missing one fails the tests.
-var scriptTools = []string{"bash", "sed", "curl", "openssl", "base64", "sha256sum", "od", "tr", "cut", "wc",
-	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "dirname", "basename", "readlink", "sleep"}
+var scriptTools = []string{"bash", "sed", "curl", "base64", "sha256sum", "od", "tr", "cut", "wc",
+	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "dirname", "basename", "readlink", "sleep", "flock"}
 
 const (
 	hubKey     = "https://index.docker.io/v1/"
@@ -48,6 +48,35 @@ type fakeAWS struct {
 	mu     sync.Mutex
 	roles  map[string]awsfake.InstanceRole
 	params map[string]awsfake.InstanceParameter
+	// throttle: how many of the next GetParameter calls are answered
+	// ThrottlingException (-1: all); reads counts the calls.
+	throttle, reads int
+}
+
+// throttled counts a GetParameter call and says whether to throttle it.
+func (f *fakeAWS) throttled() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if f.throttle == 0 {
+		return false
+	}
+	if f.throttle > 0 {
+		f.throttle--
+	}
+	return true
+}
+
+func (f *fakeAWS) setThrottle(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.throttle, f.reads = n, 0
+}
+
+func (f *fakeAWS) readCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
 }
 
 func (f *fakeAWS) LookupParameter(name string) (awsfake.InstanceParameter, bool) {
@@ -80,7 +109,16 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 			r, ok := f.roles[id]
 			return r, ok
 		}})
-	f.srv = httptest.NewServer(ep)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, awsfake.IMDSPathPrefix) && f.throttled() {
+			// As SSM answers a GetParameter over the account's throughput.
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
+			return
+		}
+		ep.ServeHTTP(w, r)
+	}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -131,6 +169,9 @@ type instance struct {
 	path   string
 	bash   string
 	extra  []string
+	// maxOutput bounds stdout+stderr; 0: 1,500 bytes, well under the
+	// 2,400 that SSM keeps.
+	maxOutput int
 }
 
 var awkVariants = func() map[string]string {
@@ -198,7 +239,7 @@ func newInstance(t *testing.T, f *fakeAWS, init, awkPath string) *instance {
 	switch init {
 	case script.InitSystemd:
 		stub("systemctl", `case $1 in
-show) printf 'Id=ecs.service\nActiveState=active\nActiveEnterTimestamp=%s\n' "$(cat "$STUB_TS" 2>/dev/null)" ;;
+show) printf 'Id=ecs.service\nActiveState=%s\nActiveEnterTimestamp=%s\n' "${STUB_STATE:-active}" "$(cat "$STUB_TS" 2>/dev/null)" ;;
 restart) if [ -n "${STUB_FAIL:-}" ]; then echo "Job for ecs.service failed because the control process exited with error code." >&2; exit 1; fi ;;
 esac
 `)
@@ -276,7 +317,11 @@ func (in *instance) finish(cmd *exec.Cmd) run {
 	if (r.exit == 0) != r.res.OK {
 		in.t.Errorf("exit status %d but result %+v\nstdout:\n%s\nstderr:\n%s", r.exit, r.res, r.stdout, r.stderr)
 	}
-	if n := strings.Count(r.stdout+r.stderr, "\n"); n > 6 || len(r.stdout+r.stderr) > 1500 {
+	maxOutput := in.maxOutput
+	if maxOutput == 0 {
+		maxOutput = 1500
+	}
+	if n := strings.Count(r.stdout+r.stderr, "\n"); n > 6 || len(r.stdout+r.stderr) > maxOutput {
 		in.t.Errorf("%d lines, %d bytes of output: keep it short for SSM's 2,400 bytes\n%s%s", n, len(r.stdout+r.stderr), r.stdout, r.stderr)
 	}
 	if !r.res.OK && r.res.Code != script.CodeNoResult {
@@ -299,6 +344,21 @@ func (in *instance) run(p script.Params) run {
 	return in.runLines(script.Commands(p))
 }
 
+// runWith runs p with env added to the instance's environment; safe to
+// call from several goroutines.
+func (in *instance) runWith(p script.Params, env ...string) run {
+	if err := p.Validate(); err != nil {
+		in.t.Errorf("params: %v", err)
+		return run{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, in.bash, "-c", strings.Join(script.Commands(p), "\n"))
+	cmd.Env = append(in.env(), env...)
+	cmd.Dir = in.tmpdir
+	return in.finish(cmd)
+}
+
 func (in *instance) restarts() []string {
 	b, _ := os.ReadFile(in.log)
 	var out []string
@@ -319,8 +379,13 @@ func (in *instance) setActiveEnter(t time.Time) {
 	}
 }
 
+// lockName is the script's lock file, next to the config.
+const lockName = ".ecs-registry-rotate.lock"
+
 // dirState is every file of the instance's config directory: name, mode,
-// size, mtime and content hash.
+// size, mtime and content hash; the script's empty lock file and the
+// directories' mtimes (the script probes that it can rename files there)
+// left out.
 func (in *instance) dirState() string {
 	in.t.Helper()
 	var sb strings.Builder
@@ -332,13 +397,20 @@ func (in *instance) dirState() string {
 		if err != nil {
 			return err
 		}
+		if d.Name() == lockName && fi.Size() == 0 {
+			return nil
+		}
+		mtime := fi.ModTime().UnixNano()
+		if fi.IsDir() {
+			mtime = 0
+		}
 		sum := ""
 		if fi.Mode().IsRegular() {
 			b, _ := os.ReadFile(p)
 			h := sha256.Sum256(b)
 			sum = hex.EncodeToString(h[:])
 		}
-		fmt.Fprintf(&sb, "%s %v %d %d %s\n", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano(), sum)
+		fmt.Fprintf(&sb, "%s %v %d %d %s\n", p, fi.Mode(), fi.Size(), mtime, sum)
 		return nil
 	})
 	return sb.String()
@@ -604,6 +676,7 @@ type applyCase struct {
 	transport   string
 	keep        map[string]string // other members that must survive, raw JSON
 	note        bool
+	dormant     []string // keys the agent could not read before the rewrite
 }
 
 var applyCases = []applyCase{
@@ -612,7 +685,7 @@ var applyCases = []applyCase{
 	{name: "without-variables", file: fileWithoutVars, perm: 0o600, init: script.InitUpstart, authType: "dockercfg", registryKey: hubKey,
 		transport: script.TransportParameter},
 	{name: "crlf-quoted", file: fileCRLFQuoted, perm: 0o640, init: script.InitSystemd, authType: "dockercfg", registryKey: hubKey,
-		transport: script.TransportInline, keep: map[string]string{"quay.io": quayEntry}},
+		transport: script.TransportInline, keep: map[string]string{"quay.io": quayEntry}, note: true, dormant: []string{"quay.io"}},
 	{name: "duplicates", file: fileDuplicates, perm: 0o644, init: script.InitSystemd, authType: "dockercfg", registryKey: "registry.example.com:5000",
 		transport: script.TransportParameter, keep: map[string]string{"quay.io": quayEntry}},
 	{name: "docker-type", file: fileDockerType, perm: 0o644, init: script.InitUpstart, authType: "docker", registryKey: "registry.example.com:5000",
@@ -678,6 +751,12 @@ func TestApply(t *testing.T) {
 				if hasNote := len(r.res.Notes) > 0; hasNote != c.note {
 					t.Errorf("notes %q", r.res.Notes)
 				}
+				if strings.Join(r.res.DormantKeys, " ") != strings.Join(c.dormant, " ") {
+					t.Errorf("dormant keys %q, want %q", r.res.DormantKeys, c.dormant)
+				}
+				if len(r.res.Keys) != 1+len(c.keep) {
+					t.Errorf("keys %q, want ours and %d kept", r.res.Keys, len(c.keep))
+				}
 				after := in.read()
 				checkOtherLines(t, before, after)
 				checkAuthLines(t, after, c.authType)
@@ -712,11 +791,14 @@ func TestApply(t *testing.T) {
 				if b, err := os.ReadFile(backup); err != nil || !bytes.Equal(b, before) {
 					t.Errorf("backup: %v, equal %v", err, bytes.Equal(b, before))
 				}
-				if mode, _, _ := fileMode(t, backup); mode != mode0 {
-					t.Errorf("backup mode %v, want %v", mode, mode0)
+				if mode, uid, gid := fileMode(t, backup); mode != 0o600 || uid != uid0 || gid != gid0 {
+					t.Errorf("backup mode/owner %v %d:%d, want 0600 %d:%d", mode, uid, gid, uid0, gid0)
 				}
-				if entries, _ := os.ReadDir(in.dir); len(entries) != 2 {
-					t.Errorf("%d files in the config directory, want the config and its backup", len(entries))
+				if mode, _, _ := fileMode(t, stateFile(in, runID)); mode != 0o600 {
+					t.Errorf("state file mode %v, want 0600", mode)
+				}
+				if entries, _ := os.ReadDir(in.dir); len(entries) != 4 {
+					t.Errorf("%d files in the config directory, want the config, its backup, the run's state and the lock", len(entries))
 				}
 				want := []string{"systemctl restart ecs"}
 				if c.init == script.InitUpstart {
@@ -726,15 +808,19 @@ func TestApply(t *testing.T) {
 					t.Errorf("restart commands %q, want %q", got, want)
 				}
 
-				// A second apply: nothing to write.
+				// A second apply of the run (SSM may deliver it twice): done
+				// by this run already, nothing to write, nor to restart.
 				in.clearLog()
 				state = in.dirState()
 				r = in.run(c.params(script.ModeApply, b64(pl)))
-				if !r.res.OK || r.res.File != script.FileUnchanged || r.res.Agent != script.AgentRestarted {
+				if !r.res.OK || r.res.File != script.FileUpdated || r.res.Agent != script.AgentRestartNotNeeded {
 					t.Errorf("second apply: %+v\n%s%s", r.res, r.stdout, r.stderr)
 				}
 				if got := in.dirState(); got != state {
 					t.Errorf("second apply rewrote:\n%s\n%s", state, got)
+				}
+				if len(in.restarts()) > 0 {
+					t.Errorf("second apply restarted: %v", in.restarts())
 				}
 
 				// Rollback puts the original bytes back, and restarts.
@@ -752,8 +838,14 @@ func TestApply(t *testing.T) {
 				if got := in.restarts(); strings.Join(got, "|") != strings.Join(want, "|") {
 					t.Errorf("rollback restart commands %q, want %q", got, want)
 				}
-				if r = in.run(c.params(script.ModeRollback, "")); r.res.File != script.FileUnchanged {
+				// A second rollback: restored by this run already.
+				in.clearLog()
+				state = in.dirState()
+				if r = in.run(c.params(script.ModeRollback, "")); r.res.File != script.FileRestored || r.res.Agent != script.AgentRestartNotNeeded {
 					t.Errorf("second rollback: %+v", r.res)
+				}
+				if got := in.dirState(); got != state || len(in.restarts()) > 0 {
+					t.Errorf("second rollback rewrote or restarted: %v\n%s\n%s", in.restarts(), state, got)
 				}
 			})
 		}
@@ -846,8 +938,9 @@ func TestRegistryKeys(t *testing.T) {
 	}
 }
 
-// TestRestartDecision: an unchanged file restarts the agent unless systemd
-// says it started after the file was written; upstart cannot tell.
+// TestRestartDecision: a file this script did not just write restarts the
+// agent unless this run restarted it since the file was last written (its
+// state file says so, on upstart too), or systemd says it started after.
 func TestRestartDecision(t *testing.T) {
 	f := newFakeAWS(t)
 	for _, init := range []string{script.InitSystemd, script.InitUpstart} {
@@ -856,35 +949,67 @@ func TestRestartDecision(t *testing.T) {
 			in.write(fileWithVars, 0o644)
 			pl := payload(t, "dockercfg", hubKey, cred{"u", "p"}, true)
 			p := script.Params{Mode: script.ModeApply, RunID: runID, Transport: script.TransportInline, InlineB64: b64(pl),
-				AuthType: "dockercfg", RegistryKey: hubKey, Init: init, Restart: true}
-			if r := in.run(p); r.res.File != script.FileUpdated {
+				AuthType: "dockercfg", RegistryKey: hubKey, Init: init}
+			// Written without a restart (restart-agent false).
+			if r := in.run(p); r.res.File != script.FileUpdated || r.res.Agent != script.AgentNotRestarted {
 				t.Fatalf("%+v", r.res)
 			}
 			fi, _ := os.Stat(in.cfg)
-
-			in.clearLog()
-			in.setActiveEnter(fi.ModTime().Add(-time.Hour))
-			r := in.run(p)
-			if r.res.File != script.FileUnchanged || r.res.Agent != script.AgentRestarted || len(in.restarts()) == 0 {
-				t.Errorf("agent older than the file: %+v %v", r.res, in.restarts())
+			restarts := func(n int, want string, r run) {
+				t.Helper()
+				if r.res.Agent != want || len(in.restarts()) != n {
+					t.Errorf("%+v %v, want agent=%s and %d restart commands", r.res, in.restarts(), want, n)
+				}
+				in.clearLog()
 			}
+			upstart := init == script.InitUpstart
+			n := map[bool]int{false: 1, true: 2}[upstart]
 
-			in.clearLog()
+			// systemd: the agent started after the file; upstart cannot tell.
+			p.Restart = true
 			in.setActiveEnter(fi.ModTime().Add(time.Hour))
-			r = in.run(p)
-			want, restarts := script.AgentRestartNotNeeded, 0
-			if init == script.InitUpstart {
-				want, restarts = script.AgentRestarted, 2
-			}
-			if r.res.File != script.FileUnchanged || r.res.Agent != want || len(in.restarts()) != restarts {
-				t.Errorf("agent newer than the file: %+v %v", r.res, in.restarts())
+			r := in.run(p)
+			if upstart {
+				restarts(n, script.AgentRestarted, r)
+			} else {
+				restarts(0, script.AgentRestartNotNeeded, r)
 			}
 
-			in.clearLog()
-			p.Restart = false
-			if r := in.run(p); r.res.Agent != script.AgentNotRestarted || len(in.restarts()) != 0 {
-				t.Errorf("restart false: %+v %v", r.res, in.restarts())
+			// The agent older than the file: restarted, and recorded.
+			in.setActiveEnter(fi.ModTime().Add(-time.Hour))
+			if !upstart {
+				restarts(n, script.AgentRestarted, in.run(p))
 			}
+			// Again: this run restarted it after the write, whatever
+			// systemd's (stale) start time says.
+			restarts(0, script.AgentRestartNotNeeded, in.run(p))
+
+			// The unit is down since: restarted.
+			if !upstart {
+				in.extra = append(in.extra, "STUB_STATE=failed")
+				restarts(n, script.AgentRestarted, in.run(p))
+				in.extra = in.extra[:len(in.extra)-1]
+			}
+
+			// Another run finds the file as it wants it (file=unchanged):
+			// restarted once, then recorded.
+			q := p
+			q.RunID = "run-2"
+			r = in.run(q)
+			if r.res.File != script.FileUnchanged {
+				t.Errorf("%+v", r.res)
+			}
+			restarts(n, script.AgentRestarted, r)
+			restarts(0, script.AgentRestartNotNeeded, in.run(q))
+
+			// The file rewritten since (same bytes, a new file): restarted.
+			b := in.read()
+			_ = os.Remove(in.cfg)
+			in.write(string(b), 0o644)
+			restarts(n, script.AgentRestarted, in.run(q))
+
+			q.Restart = false
+			restarts(0, script.AgentNotRestarted, in.run(q))
 		})
 	}
 }
@@ -1059,7 +1184,7 @@ func TestScriptValidatesItsVariables(t *testing.T) {
 	good := map[string]string{"MODE": "apply", "RUN_ID": runID, "TRANSPORT": "parameter", "PARAMETER": paramName,
 		"AUTH_TYPE": "dockercfg", "REGISTRY_KEY": hubKey, "INIT": "systemd", "RESTART": "false"}
 	for k, bad := range map[string]string{"MODE": "bogus", "RUN_ID": "Run_1", "TRANSPORT": "carrier-pigeon", "PARAMETER": "a b",
-		"AUTH_TYPE": "basic", "REGISTRY_KEY": `a"b`, "INIT": "sysvinit", "RESTART": "yes"} {
+		"AUTH_TYPE": "basic", "REGISTRY_KEY": `a"b`, "INIT": "sysvinit", "RESTART": "yes", "READ_BUDGET": "0", "LOCK_WAIT": "-1"} {
 		vars := map[string]string{}
 		for kk, v := range good {
 			vars[kk] = v
