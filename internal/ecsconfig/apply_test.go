@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -654,8 +655,10 @@ func TestParseOutput(t *testing.T) {
 		{"x\r\necs-registry-rotate: ok mode=apply file=unchanged agent=restart-not-needed\r\n", scriptResult{found: true, ok: true, file: "unchanged", agent: "restart-not-needed"}},
 		{"ecs-registry-rotate: note: x\n\n----------ERROR-------\nwarning\necs-registry-rotate: error: config-missing: no file: /etc/ecs/ecs.config\n", scriptResult{found: true, code: "config-missing", message: "no file: /etc/ecs/ecs.config"}},
 		{"nothing here", scriptResult{}},
+		{"ecs-registry-rotate: ok mode=apply file=unchanged agent=restarted written=0 prior=20261101t000000-deadbeef backup=/etc/ecs/ecs.config.ecs-registry-rotate-run-42.bak pruned=1\n",
+			scriptResult{found: true, ok: true, file: "unchanged", agent: "restarted", prior: "20261101t000000-deadbeef", backup: "/etc/ecs/ecs.config.ecs-registry-rotate-run-42.bak", pruned: 1}},
 	} {
-		if got := parseOutput(tc.out); got != tc.want {
+		if got := parseOutput(tc.out); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("parseOutput(%q) = %+v, want %+v", tc.out, got, tc.want)
 		}
 	}

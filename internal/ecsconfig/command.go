@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
 )
 
 // SSM's limits: instance ids per SendCommand, results per
@@ -89,7 +90,9 @@ func executionTimeoutSeconds(d time.Duration) int {
 // answer was lost): such a command is found by its comment and kept.
 func (r *runner) send(ctx context.Context, mode string, insts []Instance) ([]*sentCommand, error) {
 	var sent []*sentCommand
-	for _, group := range batch.GroupBy(insts, func(i Instance) string { return i.Init }) {
+	// The commands differ by init system, and for a rollback by the run
+	// whose backup is restored.
+	for _, group := range batch.GroupBy(insts, func(i Instance) string { return i.Init + " " + i.BackupRunID }) {
 		lines := r.commands(mode, group[0])
 		for _, chunk := range batch.Chunks(group, maxSendCommandIDs) {
 			ids := make([]string, len(chunk))
@@ -326,11 +329,7 @@ func supersedes(inv, prev invocation) bool {
 
 // lockedOut reports whether the script gave up waiting for another run of
 // itself on the instance, having changed nothing.
-func lockedOut(inv invocation) bool { return parseOutput(inv.output).code == codeLocked }
-
-// codeLocked is the script's error code when another run of it held the
-// instance's lock for longer than it waits.
-const codeLocked = "locked"
+func lockedOut(inv invocation) bool { return parseOutput(inv.output).code == script.CodeLocked }
 
 // waitEnded is the error of a wait whose context ended: nil when only the
 // wait's own deadline passed, ctx's error (the run's timeout or its

@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
 )
 
 // SSM is the part of Systems Manager the step calls; *ssm.Client satisfies it.
@@ -44,6 +46,18 @@ type Instance struct {
 	ContainerInstanceARN string
 	EC2InstanceID        string
 	Init                 string // "systemd" (AL2, AL2023) or "upstart" (AL1)
+	// BackupRunID is, for a rollback, the run whose backup is put back
+	// when it is not this one: an earlier run that changed the instance
+	// and that this one continues. "" is this run.
+	BackupRunID string
+}
+
+// runID is the run id the instance's script is given: its backup's run.
+func (i Instance) runID(own string) string {
+	if i.BackupRunID != "" {
+		return i.BackupRunID
+	}
+	return own
 }
 
 // Transport is how the auth data reaches the instances.
@@ -115,7 +129,16 @@ type Options struct {
 	FleetSize int
 
 	Log func(line string) // progress lines; nil drops them. They hold no instance output.
-	Now func() time.Time  // nil is time.Now
+	// Warn receives what a person should read though the step goes on (keys
+	// that the rewrite makes live); nil sends it to Log. It may quote
+	// instance output: neutralise it before printing.
+	Warn func(line string)
+	// Judge, when set, is given each instance's registry keys as the
+	// preflight reports them after the rewrite (names only), and fails the
+	// preflight, before any change, with the error it returns: the keys the
+	// agent will choose among are known only there.
+	Judge func(keys []string) error
+	Now   func() time.Time // nil is time.Now
 }
 
 var runIDPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
@@ -138,6 +161,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Log == nil {
 		o.Log = func(string) {}
+	}
+	if o.Warn == nil {
+		o.Warn = o.Log
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -178,6 +204,13 @@ type Outcome struct {
 	Hint string
 	// At is when the outcome was settled (Options.Now).
 	At time.Time
+	// PriorRunID is the run whose backup is the newest on the instance
+	// other than this run's ("" none): the run this one continues when the
+	// file already held the credentials.
+	PriorRunID string
+	// Backup is the path of this run's backup on the instance (through a
+	// symlinked ecs.config), "" when unknown. Untrusted.
+	Backup string
 }
 
 // Result is what a step did, instance by instance, in the order given.
@@ -210,8 +243,29 @@ func (r Result) Count(s Status) int {
 func (r Result) Changed() []Instance {
 	var out []Instance
 	for _, o := range r.Instances {
-		if o.Status == StatusUpdated || (o.Status == StatusFailed && o.ErrorCode == "restart-failed") {
+		if o.Status == StatusUpdated || (o.Status == StatusFailed && o.ErrorCode == script.CodeRestartFailed) {
 			out = append(out, o.Instance)
+		}
+	}
+	return out
+}
+
+// Continued are the instances an earlier run changed and this one found
+// already holding the credentials, each with that run as its BackupRunID:
+// this run continues that one's rotation when it changed others itself
+// (the earlier run stopped half-way), and its rollback puts their backups
+// back too. Nil when this run changed no instance: a re-run of a finished
+// rotation has nothing of its own to undo.
+func (r Result) Continued() []Instance {
+	if len(r.Changed()) == 0 {
+		return nil
+	}
+	var out []Instance
+	for _, o := range r.Instances {
+		if o.Status == StatusUnchanged && o.PriorRunID != "" {
+			inst := o.Instance
+			inst.BackupRunID = o.PriorRunID
+			out = append(out, inst)
 		}
 	}
 	return out

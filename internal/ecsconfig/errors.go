@@ -2,6 +2,7 @@ package ecsconfig
 
 import (
 	"fmt"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
 	"slices"
 	"strings"
 	"time"
@@ -114,6 +115,16 @@ func (r *runner) hint(code string) string {
 		return "restart-tool-missing: the ECS agent cannot be restarted the way this OS expects (systemctl, or upstart's stop and start)"
 	case "auth-type-mismatch":
 		return "auth-type-mismatch: ecs.config already holds other registries' auth data of another ECS_ENGINE_AUTH_TYPE; set `ecs-config-auth-type` to that type"
+	case script.CodeAuthDataInvalid:
+		return "auth-data-invalid: the agent reads ECS_ENGINE_AUTH_DATA as a whole, and one member of the wrong shape for ECS_ENGINE_AUTH_TYPE makes it ignore every registry's entry; fix or remove the member the error names"
+	case script.CodeParameterThrottled:
+		return "parameter-throttled: the instances read the run's parameter faster than Parameter Store allows (40 GetParameter a second per account and region by default); raise its throughput (the higher-throughput setting of Parameter Store), or rotate fewer instances at once"
+	case script.CodeConfigImmutable:
+		return "config-immutable: ecs.config or its directory has the immutable or append-only attribute (chattr +i / +a), so it cannot be replaced; remove the attribute (chattr -i), or take the instance out of the cluster"
+	case script.CodeLocked:
+		return "locked: another run of the script held the instance's lock for longer than this one waits; a command of another rotation may still be running there"
+	case script.CodeBackupMismatch:
+		return "backup-mismatch: the backup no longer matches the file it was taken of; restore /etc/ecs/ecs.config by hand"
 	}
 	return ""
 }

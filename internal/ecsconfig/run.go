@@ -183,11 +183,14 @@ func (r *runner) preflight(ctx context.Context) error {
 		}
 		for _, id := range c.instances {
 			inv := invs[id]
-			if inv.succeeded() {
-				continue
-			}
 			o := r.outcome(id)
-			o.ErrorCode, o.Detail, o.Hint = r.failureOf(c, inv, time.Since(start))
+			if inv.succeeded() {
+				if o.ErrorCode, o.Detail, o.Hint = r.agentView(id, parseOutput(inv.output)); o.ErrorCode == "" {
+					continue
+				}
+			} else {
+				o.ErrorCode, o.Detail, o.Hint = r.failureOf(c, inv, time.Since(start))
+			}
 			o.Status, o.At = StatusFailed, r.o.Now()
 			failed = append(failed, *o)
 		}
@@ -204,6 +207,31 @@ func (r *runner) preflight(ctx context.Context) error {
 	r.log(fmt.Sprintf("preflight: %d of %d instances failed; no instance was changed", len(failed), len(r.insts)))
 	return &Error{Step: StepPreflight, Failed: r.inOrder(failed), Total: len(r.insts), Skipped: len(r.insts) - len(failed)}
 }
+
+// agentView judges what the agent of instance id will read after the
+// rewrite, from the keys its preflight reported: an error code, detail and
+// hint when the rotated credentials are not the ones the agent will use.
+// Keys that the rewrite makes live are warned of.
+func (r *runner) agentView(id string, res scriptResult) (code, detail, hint string) {
+	if len(res.dormant) > 0 {
+		r.o.Warn(fmt.Sprintf("%s: ECS_ENGINE_AUTH_DATA was unreadable to the agent until now (quoted, or not valid JSON), so it pulled anonymously; the rewrite makes these other registries' entries live again: %s",
+			id, strings.Join(res.dormant, ", ")))
+	}
+	if r.o.Judge == nil {
+		return "", "", ""
+	}
+	if !res.keysComplete {
+		return codeAgentView, "the preflight did not report every registry key ecs.config will hold, so which one the agent will use for each image is unknown", ""
+	}
+	if err := r.o.Judge(res.keys); err != nil {
+		return codeAgentView, err.Error(), "The agent picks, for each image, the longest key on its host that the image starts with: rotate that key (the registry input may name it, as ghcr.io/org), or remove the key that captures the images from ECS_ENGINE_AUTH_DATA."
+	}
+	return "", "", ""
+}
+
+// codeAgentView marks a preflight that passed on the instance but whose
+// keys would have the agent pull with other credentials than the rotated.
+const codeAgentView = "agent-view"
 
 // batches runs mode (apply or rollback) a quarter of the fleet at a time.
 func (r *runner) batches(ctx context.Context, mode string) error {
@@ -267,6 +295,13 @@ func (r *runner) runBatch(ctx context.Context, mode, label string, g []Instance)
 		case inv.succeeded():
 			res := parseOutput(inv.output)
 			o.Status, o.Agent, o.ConfigWritten = settledStatus(mode, res.file), res.agent, res.written
+			o.Backup = res.backup
+			if res.prior != inst.runID(r.o.RunID) {
+				o.PriorRunID = res.prior
+			}
+			if res.pruned > 0 {
+				r.log(fmt.Sprintf("%s: %s: deleted %d older ecs.config backups (they held old credentials; the newest two are kept)", mode, inst.EC2InstanceID, res.pruned))
+			}
 			succeeded = append(succeeded, inst)
 		case !inv.ended() && waitErr != nil:
 			o.Status = StatusFailed

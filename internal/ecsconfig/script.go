@@ -20,13 +20,14 @@ const (
 func (r *runner) params(mode string, inst Instance) script.Params {
 	p := script.Params{
 		Mode:        mode,
-		RunID:       r.o.RunID,
+		RunID:       inst.runID(r.o.RunID),
 		Transport:   string(r.o.Transport),
 		AuthType:    r.o.AuthType,
 		RegistryKey: r.o.RegistryKey,
 		Init:        inst.Init,
 		Restart:     r.o.Restart,
 	}
+	p.ReadBudget, p.LockWait = r.scriptWaits()
 	switch {
 	case mode == modeRollback:
 	case r.o.Transport == TransportParameter:
@@ -36,6 +37,22 @@ func (r *runner) params(mode string, inst Instance) script.Params {
 	}
 	return p
 }
+
+// scriptWaits share the command's executionTimeout between the script's
+// two waits, the read of the parameter (under throttling) and another
+// delivery's lock, so that a script that waits for both still ends before
+// SSM stops it: at most a minute for the read, the rest but a margin for
+// the lock.
+func (r *runner) scriptWaits() (read, lock time.Duration) {
+	exec := r.o.ExecutionTimeout.Truncate(time.Second)
+	read = min(script.DefaultReadBudget, max(time.Second, (exec/2).Truncate(time.Second)))
+	lock = max(time.Second, exec-read-scriptMargin)
+	return read, lock
+}
+
+// scriptMargin is what the script keeps of its executionTimeout for its
+// own work beside its waits.
+const scriptMargin = 10 * time.Second
 
 // commands are the AWS-RunShellScript lines for inst in mode.
 func (r *runner) commands(mode string, inst Instance) []string {
@@ -68,6 +85,11 @@ type scriptResult struct {
 	written time.Time // ok: when the config was last written, by the instance's clock
 	code    string    // error: its code
 	message string    // error: its message, untrusted
+	// The ok line's other fields and the notes (script.Result); untrusted.
+	prior, backup string
+	pruned        int
+	keys, dormant []string
+	keysComplete  bool // keys names every key of the new data
 }
 
 // maxMessage caps the instance's message quoted in an error.
@@ -79,7 +101,9 @@ func parseOutput(output string) scriptResult {
 	res := script.ParseOutput(output)
 	switch {
 	case res.OK:
-		return scriptResult{found: true, ok: true, file: res.File, agent: res.Agent, written: res.Written}
+		return scriptResult{found: true, ok: true, file: res.File, agent: res.Agent, written: res.Written,
+			prior: res.Prior, backup: res.Backup, pruned: res.Pruned, keys: res.Keys, dormant: res.DormantKeys,
+			keysComplete: res.Keys != nil && res.KeysOmitted == 0}
 	case res.Code == script.CodeNoResult:
 		return scriptResult{}
 	}

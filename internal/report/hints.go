@@ -21,7 +21,7 @@ func Hint(t rollout.FailedTask) string {
 		if notFound(text) {
 			return "the registry says the image or tag does not exist: the credentials may be fine; check the image name and tag in the task definition"
 		}
-		return "the registry refused the pull: check the new username and password (a token needs pull scope on this repository)"
+		return "the registry refused the pull: check the new username and password (a token needs pull scope on this repository); where the agent takes them from ecs.config, it ignores the whole ECS_ENGINE_AUTH_DATA when one member has the wrong shape for ECS_ENGINE_AUTH_TYPE, and pulls without credentials"
 	}
 	return "the task stopped for a reason other than pulling its image: see the task's logs and stop code"
 }

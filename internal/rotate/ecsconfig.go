@@ -76,6 +76,7 @@ func (r *runner) ecsConfigOptions(p plan.Plan, payload []byte) ecsconfig.Options
 		AuthType: r.cfg.ECSConfigAuthType, RegistryKey: p.RegistryKey, Payload: payload,
 		Restart: r.cfg.RestartAgent, Timeout: r.cfg.Timeout, Deadline: r.lockHolder.Deadline, PollInterval: r.cfg.PollInterval,
 		FleetSize: len(p.Instances), Log: func(line string) { r.rep.Infof("%s", line) }, Now: r.deps.Now,
+		Warn: func(line string) { r.rep.Warningf("%s", line) }, Judge: p.JudgeKeys,
 	}
 }
 
@@ -156,9 +157,10 @@ func reportInstances(res ecsconfig.Result) []report.Instance {
 }
 
 // rollbackInstances restores every instance this run changed from its
-// backup, and records each one's outcome over the apply's.
+// backup, and those an earlier run changed that this one continued from
+// that run's backup, and records each one's outcome over the apply's.
 func (r *runner) rollbackInstances(ctx context.Context, rb *report.Rollback) error {
-	changed := r.ecsRes.Changed()
+	changed := append(r.ecsRes.Changed(), r.ecsRes.Continued()...)
 	if len(changed) == 0 {
 		return nil
 	}

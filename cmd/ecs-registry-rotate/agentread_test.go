@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+)
+
+// Issue #14: the preflight judges what the agent will read after the
+// rewrite, not just the file.
+
+// configWithData is an ecs.config of cluster prod whose auth data is data.
+func configWithData(data string) string {
+	return "ECS_CLUSTER=prod\nECS_ENGINE_AUTH_TYPE=dockercfg\nECS_ENGINE_AUTH_DATA=" + data + "\n"
+}
+
+func dockercfgEntry(password string) string {
+	return `{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `","email":""}`
+}
+
+// A longer key on the registry's host captures the images: rotating the
+// host key would end green while the agent pulls with the other one.
+func TestECSConfigLongerKeyCapturesTheImages(t *testing.T) {
+	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
+	host := w.fake.RegistryHost()
+	cfg := configWithData(`{"` + host + `":` + dockercfgEntry(oldPassword) + `,"` + host + `/shop":` + dockercfgEntry(oldPassword) + `}`)
+	w.setConfig(t, 0, cfg)
+	r := w.run(t, w.inputs())
+	if r.code != 1 || slices.Contains(w.mutations(), "UpdateService") {
+		t.Fatalf("exit %d, mutations %v; want 1 and no service rolled", r.code, w.mutations())
+	}
+	if got := w.configs(t)[0]; got != cfg {
+		t.Errorf("ecs.config was changed:\n%s", got)
+	}
+	errLine := lineWith(r.stdout, "::error")
+	for _, want := range []string{host + "/shop", w.webImage, "no instance was changed"} {
+		if !strings.Contains(errLine, want) && !strings.Contains(errLine, strings.ReplaceAll(want, ":", "%3A")) {
+			t.Errorf("the error does not name %q:\n%s", want, errLine)
+		}
+	}
+	// Rotating the key the agent uses works.
+	in := w.inputs()
+	in["registry"] = host + "/shop"
+	if r := w.run(t, in); r.code != 0 {
+		t.Fatalf("rotating %s/shop: exit %d", host, r.code)
+	}
+	agent, _ := w.fake.Agent(w.refs[0].InstanceID)
+	if agent.Auth[host+"/shop"] != user+":"+newPassword {
+		t.Errorf("the agent loaded %v", agent.Auth)
+	}
+}
+
+// One member of the wrong shape makes the agent drop every registry: the
+// preflight refuses before any change and names the member.
+func TestECSConfigMalformedMemberIsRefused(t *testing.T) {
+	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
+	host := w.fake.RegistryHost()
+	cfg := configWithData(`{"` + host + `":` + dockercfgEntry(oldPassword) + `,"quay.io":"not-an-object"}`)
+	w.setConfig(t, 0, cfg)
+	r := w.run(t, w.inputs())
+	if r.code != 1 || slices.Contains(w.mutations(), "UpdateService") {
+		t.Fatalf("exit %d, mutations %v; want 1 and no service rolled", r.code, w.mutations())
+	}
+	if got := w.configs(t)[0]; got != cfg {
+		t.Errorf("ecs.config was changed:\n%s", got)
+	}
+	errLine := lineWith(r.stdout, "::error")
+	if !strings.Contains(errLine, "quay.io") || !strings.Contains(errLine, "auth-data-invalid") {
+		t.Errorf("the error does not name the member quay.io:\n%s", errLine)
+	}
+}
+
+// Parameter Store holds GetParameter to a few a second: a preflight whose
+// instances all read at once is throttled, backs off and ends green.
+func TestECSConfigPreflightUnderGetParameterThrottling(t *testing.T) {
+	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2023},
+		awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL1}, awsfake.Instance{OS: awsfake.AL1})
+	w.fake.LimitGetParameter(1, 1)
+	r := w.run(t, w.inputs())
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("exit %d, result %q; want 0 success", r.code, r.outputs["result"])
+	}
+	throttled := 0
+	for _, c := range w.fake.Calls() {
+		if c.Operation == "GetParameter" && c.ErrorCode == "ThrottlingException" {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Error("no GetParameter was throttled: the test tests nothing")
+	}
+}
+
+// A re-run's rollback restores what the run it continues changed: run 1
+// rewrote some instances and was cancelled, run 2 finds those current,
+// rewrites the rest, fails and rolls back: every instance gets its
+// original back.
+func TestECSConfigRerunRollbackRestoresTheEarlierRunsInstances(t *testing.T) {
+	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL1}, awsfake.Instance{OS: awsfake.AL2023})
+	before := w.configs(t)
+	w.fake.SetRegistryCredentials(w.fake.RegistryHost(), user, oldPassword) // the new password never works
+	in := w.inputs()
+	in["password"], in["verify-credentials"] = "typo-"+newPassword, "false"
+
+	// Run 1 is cancelled once its first batch rewrote an instance.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for ctx.Err() == nil && !slices.ContainsFunc(w.refs, func(r awsfake.ContainerInstanceRef) bool { a, _ := w.fake.Agent(r.InstanceID); return a.Restarts > 0 }) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		cancel()
+	}()
+	r1 := w.runContext(ctx, t, in)
+	cancel()
+	if r1.code != 1 {
+		t.Fatalf("run 1: exit %d, want 1", r1.code)
+	}
+	var changed []int
+	for i, cfg := range w.configs(t) {
+		if cfg != before[i] {
+			changed = append(changed, i)
+		}
+	}
+	if len(changed) == 0 || len(changed) == len(before) {
+		t.Fatalf("run 1 changed instances %v of %d: want some, not all", changed, len(before))
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(w.fake.DisconnectedAgents("prod")) > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	in["rollback-on-failure"] = "true"
+	r2 := w.run(t, in)
+	if r2.code != 1 || r2.outputs["result"] != "rolled-back" {
+		t.Fatalf("run 2: exit %d, result %q; want 1 and rolled-back", r2.code, r2.outputs["result"])
+	}
+	for i, cfg := range w.configs(t) {
+		if cfg != before[i] {
+			t.Errorf("instance %d (changed by run 1: %v) does not hold its original ecs.config again:\n%s", i, slices.Contains(changed, i), cfg)
+		}
+	}
+}
+
+// setConfig replaces instance i's ecs.config before a run.
+func (w *ecsWorld) setConfig(t *testing.T, i int, text string) {
+	t.Helper()
+	if err := os.WriteFile(w.refs[i].ConfigPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.RestartAgent(w.refs[i].InstanceID) // it loads the file as it starts
+	for deadline := time.Now().Add(10 * time.Second); len(w.fake.DisconnectedAgents("prod")) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent of %s did not connect again after its restart", w.refs[i].InstanceID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
