@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"slices"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"

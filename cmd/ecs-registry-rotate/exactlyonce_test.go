@@ -227,3 +227,31 @@ func (w *ecsWorld) backups(t *testing.T, i int) []string {
 	}
 	return out
 }
+
+// A rollback whose every SendCommand is delivered twice: each instance gets
+// its original back byte for byte, from its one backup.
+func TestECSConfigRollbackDeliveredTwice(t *testing.T) {
+	w := newECSWorld(t)
+	w.fake.SetRegistryCredentials(w.fake.RegistryHost(), user, oldPassword) // the new password never worked
+	before := w.configs(t)
+	w.fake.LoseAnswer("SendCommand")
+	in := w.inputs()
+	in["password"], in["verify-credentials"], in["rollback-on-failure"] = "typo-"+newPassword, "false", "true"
+	r := w.run(t, in)
+	if r.code != 1 || r.outputs["result"] != "rolled-back" {
+		t.Fatalf("exit %d, result %q; want 1 and rolled-back", r.code, r.outputs["result"])
+	}
+	if w.fake.LostAnswers("SendCommand") == 0 {
+		t.Fatal("no SendCommand answer was lost: the test tests nothing")
+	}
+	for i, cfg := range w.configs(t) {
+		if cfg != before[i] {
+			t.Errorf("instance %d's ecs.config is not the original byte for byte:\n%s", i, cfg)
+		}
+	}
+	for _, in := range decodeInstances(t, r.outputs["instances"]) {
+		if in.Status != "restored" {
+			t.Errorf("instance %s: status %s, want restored", in.EC2InstanceID, in.Status)
+		}
+	}
+}
