@@ -203,7 +203,7 @@ func TestFaultMatrix(t *testing.T) {
 	// Secrets-manager runs mostly wait (polls, task ticks), so more of them
 	// run at once than there are cores: sub-tests started from goroutines
 	// are not held to -parallel. Ecs-config runs spend CPU on the instance
-	// script (bash, openssl), so fewer of them run at once.
+	// script (bash, sha256sum, curl), so fewer of them run at once.
 	limits := map[string]int{iam.SecretsManager: 10, iam.ECSConfig: 10}
 	if n, err := strconv.Atoi(os.Getenv("FAULT_MATRIX_PARALLEL")); err == nil && n > 0 {
 		limits[iam.SecretsManager], limits[iam.ECSConfig] = n, n
