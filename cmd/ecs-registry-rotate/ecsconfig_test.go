@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 // ecsWorld is cluster prod whose container instances give the ECS agent its
@@ -69,7 +70,7 @@ func newECSWorld(t *testing.T, instances ...awsfake.Instance) *ecsWorld {
 func (w *ecsWorld) inputs() map[string]string {
 	return map[string]string{
 		"auth-mode": "ecs-config", "cluster": "prod", "username": user, "password": newPassword,
-		"registry": w.fake.RegistryHost(), "poll-interval": "100ms", "timeout": "60s",
+		"registry": w.fake.RegistryHost(), "poll-interval": "100ms", "timeout": testenv.ScaleString(60 * time.Second),
 	}
 }
 
@@ -208,7 +209,7 @@ func TestECSConfigPreflightFailureChangesNothing(t *testing.T) {
 func TestECSConfigAgentThatNeverReconnectsStopsBeforeAnyRoll(t *testing.T) {
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2, NeverReconnects: true})
 	in := w.inputs()
-	in["timeout"] = "3s"
+	in["timeout"] = testenv.ScaleString(6 * time.Second)
 	r := w.run(t, in)
 	if r.code != 1 || slices.Contains(w.mutations(), "UpdateService") {
 		t.Fatalf("exit %d, mutations %v; want 1 and no service rolled", r.code, w.mutations())

@@ -20,6 +20,7 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/iam"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/lock"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/report"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 // Issue #9, point 7: every AWS call the program makes, in each mode, fails
@@ -240,7 +241,7 @@ func newFaultWorld(t *testing.T, mode string) (*faultWorld, map[string]string) {
 		in := w.defaultInputs()
 		// Long enough for several polls on a loaded machine, so that a
 		// transient fault is seen by a poll the deadline does not cut.
-		in["timeout"], in["poll-interval"] = "4s", "25ms"
+		in["timeout"], in["poll-interval"] = testenv.ScaleString(4*time.Second), "25ms"
 		return &faultWorld{world: w}, in
 	}
 	ew := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
@@ -250,7 +251,7 @@ func newFaultWorld(t *testing.T, mode string) (*faultWorld, map[string]string) {
 		fw.restart = append(fw.restart, a.Restarts)
 	}
 	in := ew.inputs()
-	in["timeout"], in["poll-interval"] = "30s", "25ms"
+	in["timeout"], in["poll-interval"] = testenv.ScaleString(30*time.Second), "25ms"
 	return fw, in
 }
 
@@ -326,7 +327,11 @@ func errorLines(stdout string) []string {
 func runFaultRow(t *testing.T, row faultRow, kind awsfake.FaultKind) {
 	w, in := newFaultWorld(t, row.mode)
 	if row.timeout != "" && !permanent(kind) {
-		in["timeout"] = row.timeout
+		d, err := time.ParseDuration(row.timeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in["timeout"] = testenv.ScaleString(d)
 	}
 	w.fake.Inject(row.op, awsfake.Fault{Kind: kind, Skip: row.skip, After: row.after})
 	r := w.run(t, in)
@@ -420,7 +425,7 @@ func rerunAfterLift(t *testing.T, w *faultWorld, in map[string]string) {
 	for deadline := time.Now().Add(10 * time.Second); len(w.fake.DisconnectedAgents("prod")) > 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	in["timeout"] = "60s"
+	in["timeout"] = testenv.ScaleString(60 * time.Second)
 	again := w.run(t, in)
 	if again.code != 0 || (again.outputs["result"] != report.ResultSuccess && again.outputs["result"] != report.ResultUnchanged) {
 		t.Fatalf("re-run after the fault was lifted: exit %d, result %q; want 0", again.code, again.outputs["result"])
@@ -537,4 +542,58 @@ func runParameters(f *awsfake.Server) []string {
 		}
 	}
 	return out
+}
+
+// The matrix's "lost answer" column (issue #13): each changing call of each
+// mode takes effect and loses its first answer, so that the SDK sends it
+// again. The run ends as if nothing had been lost: exit 0, the credentials
+// in place once, no parameter or lock left behind.
+func TestFaultMatrixLostAnswers(t *testing.T) {
+	for _, m := range []struct {
+		mode string
+		rows []faultRow
+	}{{iam.SecretsManager, smRows}, {iam.ECSConfig, ecsRows}} {
+		var ops []string
+		for _, r := range m.rows {
+			if slices.Contains(mutatingOps, r.op) && !slices.Contains(ops, r.op) {
+				ops = append(ops, r.op)
+			}
+		}
+		for _, op := range ops {
+			t.Run(m.mode+"/"+op, func(t *testing.T) {
+				t.Parallel()
+				w, in := newFaultWorld(t, m.mode)
+				w.fake.LoseAnswer(op)
+				r := w.run(t, in)
+				if r.code != 0 || r.outputs["result"] != report.ResultSuccess {
+					t.Fatalf("exit %d, result %q; want 0 success", r.code, r.outputs["result"])
+				}
+				if w.fake.LostAnswers(op) == 0 {
+					t.Fatalf("no answer of %s was lost: the row tests nothing", op)
+				}
+				if names := w.fake.ParameterNames(); len(names) != 0 {
+					t.Errorf("parameters left: %v", names)
+				}
+				if w.ecs == nil {
+					if n := len(w.fake.SecretVersions(w.secretARN)); n != 2 || !strings.Contains(w.fake.SecretString(w.secretARN), newPassword) {
+						t.Errorf("%d secret versions, want 2 with the new password current", n)
+					}
+					return
+				}
+				for i, cfg := range w.ecs.configs(t) {
+					if cfg != ecsConfigText(w.fake.RegistryHost(), newPassword) {
+						t.Errorf("instance %d's ecs.config:\n%s", i, cfg)
+					}
+					if b := w.ecs.backups(t, i); len(b) != 1 || b[0] != w.before[i] {
+						t.Errorf("instance %d: %d backups, want one holding the original", i, len(b))
+					}
+				}
+				for _, inst := range decodeInstances(t, r.outputs["instances"]) {
+					if inst.Status != "updated" {
+						t.Errorf("instance %s: %s, want updated", inst.EC2InstanceID, inst.Status)
+					}
+				}
+			})
+		}
+	}
 }

@@ -68,6 +68,7 @@ const wrongCreds = `{"Username":"robot","Password":"old"}`
 // holds or the deadline passes.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	within = testenv.Scale(within)
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {

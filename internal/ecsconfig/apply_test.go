@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -847,5 +848,57 @@ func TestSendCommandWithoutAnswerIsFollowed(t *testing.T) {
 	}
 	if !strings.Contains(l.String(), "following it") {
 		t.Errorf("the log does not say the command was found:\n%s", l.String())
+	}
+}
+
+// The preflight's keys go to Judge before any change: a refusal fails the
+// preflight on that instance and nothing is changed; keys the rewrite makes
+// live are warned of without failing.
+func TestPreflightJudgesTheAgentsView(t *testing.T) {
+	insts := fleet(3)
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	preflight := func(keys string) reply {
+		r := ok(modePreflight, "checked", "not-restarted")
+		r.output = "ecs-registry-rotate: note: dormant-keys " + b64(`["quay.io"]`) + "\n" +
+			"ecs-registry-rotate: ok mode=preflight file=checked agent=not-restarted written=0 prior=- backup=/etc/ecs/x keys=" + b64(keys) + "\n"
+		return r
+	}
+	f := newFake(t, insts)
+	f.behave = func(mode, id string) reply {
+		if mode != modePreflight {
+			return ok(mode, "updated", "restarted")
+		}
+		if id == insts[1].EC2InstanceID {
+			return preflight(`["ghcr.io","ghcr.io/org","quay.io"]`)
+		}
+		return preflight(`["ghcr.io","quay.io"]`)
+	}
+	var l, warned logLines
+	o := testOptions(&l)
+	o.Warn = warned.add
+	var judged [][]string
+	o.Judge = func(keys []string) error {
+		judged = append(judged, keys)
+		if slices.Contains(keys, "ghcr.io/org") {
+			return errors.New("key ghcr.io/org captures images ghcr.io/org/app")
+		}
+		return nil
+	}
+	res, err := Apply(context.Background(), f.clients(), insts, o)
+	var e *Error
+	if !errors.As(err, &e) || e.Step != StepPreflight || len(e.Failed) != 1 || e.Failed[0].EC2InstanceID != insts[1].EC2InstanceID {
+		t.Fatalf("err = %v, want the preflight failed on %s", err, insts[1].EC2InstanceID)
+	}
+	if !strings.Contains(err.Error(), "ghcr.io/org captures") {
+		t.Errorf("the error does not say why: %v", err)
+	}
+	if len(f.sent(modeApply)) != 0 || res.Count(StatusUpdated) != 0 {
+		t.Error("an instance was changed although the agent's view was refused")
+	}
+	if len(judged) != 3 {
+		t.Errorf("Judge saw %d instances, want 3", len(judged))
+	}
+	if !strings.Contains(warned.String(), "quay.io") {
+		t.Errorf("no warning names the dormant key quay.io: %q", warned.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 	"strings"
 	"testing"
 	"time"
@@ -303,8 +304,9 @@ func TestAccessDeniedNamesTheAction(t *testing.T) {
 func TestPollCost(t *testing.T) {
 	t.Parallel()
 	// Slow tasks, so that most polls see no change even though the 60
-	// deployments start one after the other.
-	w := newWorld(t, time.Second)
+	// deployments start one after the other (slower still on a busy
+	// machine, whose polls are slow too).
+	w := newWorld(t, testenv.Scale(2*time.Second))
 	targets := w.services(t, 60, awsfake.Service{})
 	start := time.Now()
 	deps := w.deploy(t, targets)
