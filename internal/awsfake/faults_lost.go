@@ -2,6 +2,7 @@ package awsfake
 
 import (
 	"crypto/sha256"
+	"net"
 	"net/http"
 )
 
@@ -81,7 +82,11 @@ func (s *Server) loseAnswer(req *request) bool {
 // dropConnection closes the client's connection without writing anything:
 // the request was read whole, so the client sees the connection end (EOF)
 // where the answer should have been.
-func dropConnection(w http.ResponseWriter) {
+func dropConnection(w http.ResponseWriter) { _ = hijack(w).Close() }
+
+// hijack takes the client's connection over from the HTTP server, which
+// then writes nothing on it.
+func hijack(w http.ResponseWriter) net.Conn {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		panic(http.ErrAbortHandler)
@@ -90,5 +95,5 @@ func dropConnection(w http.ResponseWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	_ = conn.Close()
+	return conn
 }
