@@ -27,6 +27,7 @@ func dockercfgEntry(password string) string {
 // A longer key on the registry's host captures the images: rotating the
 // host key would end green while the agent pulls with the other one.
 func TestECSConfigLongerKeyCapturesTheImages(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
 	host := w.fake.RegistryHost()
 	cfg := configWithData(`{"` + host + `":` + dockercfgEntry(oldPassword) + `,"` + host + `/shop":` + dockercfgEntry(oldPassword) + `}`)
@@ -59,6 +60,7 @@ func TestECSConfigLongerKeyCapturesTheImages(t *testing.T) {
 // One member of the wrong shape makes the agent drop every registry: the
 // preflight refuses before any change and names the member.
 func TestECSConfigMalformedMemberIsRefused(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
 	host := w.fake.RegistryHost()
 	cfg := configWithData(`{"` + host + `":` + dockercfgEntry(oldPassword) + `,"quay.io":"not-an-object"}`)
@@ -79,6 +81,7 @@ func TestECSConfigMalformedMemberIsRefused(t *testing.T) {
 // Parameter Store holds GetParameter to a few a second: a preflight whose
 // instances all read at once is throttled, backs off and ends green.
 func TestECSConfigPreflightUnderGetParameterThrottling(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2023},
 		awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL1}, awsfake.Instance{OS: awsfake.AL1})
 	w.fake.LimitGetParameter(1, 1)
@@ -102,6 +105,7 @@ func TestECSConfigPreflightUnderGetParameterThrottling(t *testing.T) {
 // rewrites the rest, fails and rolls back: every instance gets its
 // original back.
 func TestECSConfigRerunRollbackRestoresTheEarlierRunsInstances(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL1}, awsfake.Instance{OS: awsfake.AL2023})
 	before := w.configs(t)
 	w.fake.SetRegistryCredentials(w.fake.RegistryHost(), user, oldPassword) // the new password never works

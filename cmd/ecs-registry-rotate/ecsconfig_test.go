@@ -122,6 +122,7 @@ func (w *ecsWorld) noCredentialInSSM(t *testing.T) {
 }
 
 func TestECSConfigRotatesAMixedCluster(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
 	r := w.run(t, w.inputs())
 	if r.code != 0 || r.outputs["result"] != "success" {
@@ -159,6 +160,7 @@ func TestECSConfigRotatesAMixedCluster(t *testing.T) {
 }
 
 func TestECSConfigDockerAuthType(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023, ECSConfig: "ECS_CLUSTER=prod\n"})
 	in := w.inputs()
 	in["ecs-config-auth-type"] = "docker"
@@ -175,6 +177,7 @@ func TestECSConfigDockerAuthType(t *testing.T) {
 // Preflight: one instance that cannot be rewritten stops the run before any
 // instance is changed.
 func TestECSConfigPreflightFailureChangesNothing(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	for name, bad := range map[string]awsfake.Instance{
 		"no ecs.config":          {OS: awsfake.AL2, NoECSConfig: true},
 		"role cannot read param": {OS: awsfake.AL2, DenyParameterRead: true},
@@ -207,6 +210,7 @@ func TestECSConfigPreflightFailureChangesNothing(t *testing.T) {
 }
 
 func TestECSConfigAgentThatNeverReconnectsStopsBeforeAnyRoll(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2, NeverReconnects: true})
 	in := w.inputs()
 	in["timeout"] = testenv.ScaleString(6 * time.Second)
@@ -220,6 +224,7 @@ func TestECSConfigAgentThatNeverReconnectsStopsBeforeAnyRoll(t *testing.T) {
 }
 
 func TestECSConfigRefusesWindowsByName(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.Windows})
 	r := w.run(t, w.inputs())
 	if r.code != 1 || len(w.mutations()) != 0 {
@@ -231,6 +236,7 @@ func TestECSConfigRefusesWindowsByName(t *testing.T) {
 }
 
 func TestECSConfigInlineWarns(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2})
 	in := w.inputs()
 	in["ecs-config-transport"] = "inline"
@@ -244,6 +250,7 @@ func TestECSConfigInlineWarns(t *testing.T) {
 }
 
 func TestECSConfigRollbackRestoresTheBackups(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
 	w.fake.SetRegistryCredentials(w.fake.RegistryHost(), user, oldPassword) // the new password never worked
 	before := w.configs(t)
@@ -270,6 +277,7 @@ func TestECSConfigRollbackRestoresTheBackups(t *testing.T) {
 }
 
 func TestECSConfigCancelDeletesTheParameter(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
 	before := w.configs(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -302,6 +310,7 @@ func TestECSConfigCancelDeletesTheParameter(t *testing.T) {
 // A cancel in the middle of the change tells the truth per instance: those
 // rewritten (or perhaps rewritten) are named with where their backup is.
 func TestECSConfigCancelDuringApplyNamesChangedInstances(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL1})
 	before := w.configs(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -342,6 +351,7 @@ func TestECSConfigCancelDuringApplyNamesChangedInstances(t *testing.T) {
 // rolled nothing (cancelled, or force-new-deployment false) is finished by
 // the next one, not called unchanged.
 func TestECSConfigRerunRollsServicesOlderThanTheFiles(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2})
 	in := w.inputs()
 	in["force-new-deployment"] = "false"

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 // Issue #13: every change lands exactly once.
@@ -33,6 +34,7 @@ func loseEveryFirstAnswer(f *awsfake.Server) {
 }
 
 func TestLostAnswersSecretsManager(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newWorld(t)
 	loseEveryFirstAnswer(w.fake)
 	r := w.run(t, w.defaultInputs())
@@ -60,6 +62,7 @@ func TestLostAnswersSecretsManager(t *testing.T) {
 }
 
 func TestLostAnswersECSConfig(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
 	before := w.configs(t)
 	loseEveryFirstAnswer(w.fake)
@@ -124,13 +127,22 @@ func TestLostAnswerOfTheRollbackMove(t *testing.T) {
 // the second stops before any change, naming the first; never do two
 // commands run on one instance at once.
 func TestSecondRunStopsNamingTheFirst(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
 	first := map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "shop/deploy", "GITHUB_RUN_ID": "1001"}
 	second := map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "shop/deploy", "GITHUB_RUN_ID": "1002"}
 	var wg sync.WaitGroup
 	var r1 result
 	wg.Go(func() { r1 = w.runEnv(t, w.inputs(), first) })
+	// 1.5 s later, and once the first holds its lock: on a busy machine
+	// its plan may take longer than that.
 	time.Sleep(1500 * time.Millisecond)
+	for deadline := time.Now().Add(testenv.Scale(20 * time.Second)); len(w.fake.ParameterNames()) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first run took no lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	r2 := w.runEnv(t, w.inputs(), second)
 	wg.Wait()
 	if r1.code != 0 || r1.outputs["result"] != "success" {
@@ -168,6 +180,7 @@ func TestSecondRunStopsNamingTheFirst(t *testing.T) {
 // run, after the deadline, takes the lock over and deletes the parameter,
 // naming both.
 func TestStaleLockAndParameterOfAKilledRun(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
 	api := ssmClient(t, w.fake)
 	ctx := context.Background()
@@ -231,6 +244,7 @@ func (w *ecsWorld) backups(t *testing.T, i int) []string {
 // A rollback whose every SendCommand is delivered twice: each instance gets
 // its original back byte for byte, from its one backup.
 func TestECSConfigRollbackDeliveredTwice(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
 	w.fake.SetRegistryCredentials(w.fake.RegistryHost(), user, oldPassword) // the new password never worked
 	before := w.configs(t)
