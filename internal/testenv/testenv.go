@@ -15,10 +15,13 @@ const (
 )
 
 // Main isolates the process, then runs the tests: a package's TestMain is
-// `func TestMain(m *testing.M) { testenv.Main(m) }`.
+// `func TestMain(m *testing.M) { testenv.Main(m) }`. It ends the run with
+// one line per missing tool that made SkipMissing skip tests.
 func Main(m *testing.M) {
 	Isolate()
-	os.Exit(m.Run())
+	code := m.Run()
+	writeSkipSummary(code)
+	os.Exit(code)
 }
 
 // Isolate sets the environment of the house rule for this process and the
