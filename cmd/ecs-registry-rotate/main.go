@@ -90,7 +90,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 	}
 	awsCfg, err := awsclient.Load(ctx, aws)
 	if errors.Is(err, awsclient.ErrNoRegion) {
-		printProblems(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)"}})
+		how := "pass --aws-region, or set AWS_REGION (or a region in the AWS profile)"
+		if inActions {
+			how = "set aws-region under the step's with:, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)"
+		}
+		printProblems(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; " + how}})
 		return exitBadInput
 	}
 	if err != nil {

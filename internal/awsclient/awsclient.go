@@ -27,8 +27,8 @@ const MaxAttempts = 10
 const DefaultMaxBackoff = 20 * time.Second
 
 // ErrNoRegion is bad input: neither the aws-region input nor the SDK's chain
-// names a region.
-var ErrNoRegion = errors.New("input aws-region: no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)")
+// names a region. The caller says how to set one, as the user runs the tool.
+var ErrNoRegion = errors.New("no AWS region is set: neither aws-region nor the SDK's chain (AWS_REGION, the profile) names one")
 
 // DefaultExpiryWindow is how long before they expire role-to-assume's
 // credentials are renewed.
