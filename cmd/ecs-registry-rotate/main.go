@@ -72,8 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 	rep := report.New(report.Options{Actions: inActions, Log: log, Stdout: std.out, Getenv: getenv,
 		OutputFile: cfg.OutputFile, Password: mask})
 	if err != nil {
-		printProblems(rep, err)
-		return exitBadInput
+		return badInput(rep, err)
 	}
 	for _, w := range cfg.Warnings {
 		rep.Warningf("%s", w)
@@ -94,8 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 		if inActions {
 			how = "set aws-region under the step's with:, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)"
 		}
-		printProblems(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; " + how}})
-		return exitBadInput
+		return badInput(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; " + how}})
 	}
 	if err != nil {
 		return finishEarly(rep, cfg, "AWS configuration", err)
@@ -119,7 +117,24 @@ func finishEarly(rep *report.Reporter, cfg inputs.Config, step string, err error
 	return exitFailed
 }
 
-// printProblems prints one error per bad input; nothing else has happened yet.
+// badInput reports bad input: one error per problem, then, under Actions,
+// result=failed and a job summary that names the inputs at fault. Nothing
+// else has happened yet.
+func badInput(rep *report.Reporter, err error) int {
+	printProblems(rep, err)
+	var problems inputs.Problems
+	if !errors.As(err, &problems) {
+		problems = inputs.Problems{{Message: err.Error()}}
+	}
+	shown := make([]report.InputProblem, len(problems))
+	for i, p := range problems {
+		shown[i] = report.InputProblem{Input: p.Input, Message: p.Message}
+	}
+	_ = rep.BadInput(shown) // a failed write was printed; the exit status stays bad input's
+	return exitBadInput
+}
+
+// printProblems prints one error per bad input.
 func printProblems(rep *report.Reporter, err error) {
 	var problems inputs.Problems
 	if !errors.As(err, &problems) {
