@@ -95,6 +95,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 		}
 		return badInput(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; " + how}})
 	}
+	if noCreds := (*awsclient.CredentialsError)(nil); errors.As(err, &noCreds) {
+		return finishEarly(rep, cfg, "AWS credentials", fmt.Errorf("%w; %s; %s", awsclient.ErrNoCredentials, credentialsHint(inActions), noCreds.ChainSaid()))
+	}
 	if err != nil {
 		return finishEarly(rep, cfg, "AWS configuration", err)
 	}
@@ -108,6 +111,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 		return exitFailed
 	}
 	return exitOK
+}
+
+// credentialsHint says how to give the run AWS credentials, as the user
+// runs it.
+func credentialsHint(inActions bool) string {
+	if inActions {
+		return "give the job credentials: a step of aws-actions/configure-aws-credentials before this one, " +
+			"or this action's role-to-assume input (with `permissions: id-token: write`), which signs in with the job's OIDC token"
+	}
+	return "give the process credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), " +
+		"or AWS_PROFILE naming a profile of ~/.aws/config or ~/.aws/credentials (for an SSO profile, run aws sso login first)"
 }
 
 // finishEarly reports a failure before the plan: nothing was changed.
