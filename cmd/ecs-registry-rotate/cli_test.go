@@ -178,3 +178,35 @@ func TestPlanHintsFitWhereItRuns(t *testing.T) {
 		t.Fatalf("under Actions: exit %d, want 1 naming the services input:\n%s", a.code, a.stdout)
 	}
 }
+
+// Issue #15, point 8: in a terminal each image that failed the registry
+// check is given once, in the log ("FAIL image: why"), and the step's one
+// error counts them; under Actions each also gets its annotation.
+func TestCLIPrintsEachFailedCheckOnce(t *testing.T) {
+	w := newWorld(t)
+	r := w.cliRun(t, []string{"--cluster", "prod", "--secret-id", "prod/registry", "--username", user, "--registry", w.fake.RegistryHost()},
+		map[string]string{"ECS_REGISTRY_ROTATE_PASSWORD": "typo-" + newPassword}, "", nil)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	for _, image := range []string{"shop/web:1.4.2", "shop/worker:2.0.1"} {
+		n := 0
+		for _, line := range strings.Split(r.stderr, "\n") {
+			if strings.Contains(line, image) && strings.Contains(line, "rejected the login") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the failed check of %s is printed %d times, want once:\n%s", image, n, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stderr, "error: verify credentials failed: the new credentials could not pull 2 of 2 images; nothing was changed") {
+		t.Errorf("no error counting the failed checks:\n%s", r.stderr)
+	}
+	in := w.defaultInputs()
+	in["password"] = "typo-" + newPassword
+	a := w.run(t, in)
+	if n := strings.Count(a.stdout, "::error title=verify credentials%3A "); a.code != 1 || n != 2 {
+		t.Errorf("under Actions: exit %d and %d annotations, want 1 and one per image:\n%s", a.code, n, a.stdout)
+	}
+}
