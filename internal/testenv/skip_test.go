@@ -33,6 +33,9 @@ func TestSkipSummaryEndsTheRun(t *testing.T) {
 	if got := stderr.String(); got != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", got, want)
 	}
+	if !strings.HasSuffix(stdout.String(), "PASS\nAtExit ran\n") {
+		t.Errorf("what AtExit was given did not run after the tests; stdout:\n%s", stdout.String())
+	}
 	b, err := os.ReadFile(log)
 	if err != nil {
 		t.Fatal(err)

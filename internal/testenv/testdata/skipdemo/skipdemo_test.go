@@ -1,8 +1,10 @@
 // Package skipdemo is a test binary for testenv's own tests: two tests that
-// a missing tool-a skips, one that a missing tool-b skips, one that runs.
+// a missing tool-a skips, one that a missing tool-b skips, one that runs
+// and leaves something for the end of the run (AtExit).
 package skipdemo
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
@@ -23,4 +25,6 @@ func TestNeedsToolB(t *testing.T) {
 	testenv.SkipMissing(t, "tool-b is not installed (go install example.com/tool-b@v1)")
 }
 
-func TestRuns(t *testing.T) {}
+func TestRuns(t *testing.T) {
+	testenv.AtExit(func() { fmt.Println("AtExit ran") })
+}
