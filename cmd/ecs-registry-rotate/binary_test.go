@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 var (
@@ -29,6 +31,7 @@ func realBinary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		testenv.AtExit(func() { os.RemoveAll(dir) }) // 20 MB a test process otherwise
 		binary = filepath.Join(dir, "ecs-registry-rotate")
 		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
 		if err != nil {

@@ -72,8 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 	rep := report.New(report.Options{Actions: inActions, Log: log, Stdout: std.out, Getenv: getenv,
 		OutputFile: cfg.OutputFile, Password: mask})
 	if err != nil {
-		printProblems(rep, err)
-		return exitBadInput
+		return badInput(rep, err)
 	}
 	for _, w := range cfg.Warnings {
 		rep.Warningf("%s", w)
@@ -90,8 +89,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 	}
 	awsCfg, err := awsclient.Load(ctx, aws)
 	if errors.Is(err, awsclient.ErrNoRegion) {
-		printProblems(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)"}})
-		return exitBadInput
+		how := "pass --aws-region, or set AWS_REGION (or a region in the AWS profile)"
+		if inActions {
+			how = "set aws-region under the step's with:, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)"
+		}
+		return badInput(rep, inputs.Problems{{Input: "aws-region", Message: "no AWS region is set; " + how}})
+	}
+	if noCreds := (*awsclient.CredentialsError)(nil); errors.As(err, &noCreds) {
+		return finishEarly(rep, cfg, "AWS credentials", fmt.Errorf("%w; %s; %s", awsclient.ErrNoCredentials, credentialsHint(inActions), noCreds.ChainSaid()))
 	}
 	if err != nil {
 		return finishEarly(rep, cfg, "AWS configuration", err)
@@ -108,6 +113,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 	return exitOK
 }
 
+// credentialsHint says how to give the run AWS credentials, as the user
+// runs it.
+func credentialsHint(inActions bool) string {
+	if inActions {
+		return "give the job credentials: a step of aws-actions/configure-aws-credentials before this one, " +
+			"or this action's role-to-assume input (with `permissions: id-token: write`), which signs in with the job's OIDC token"
+	}
+	return "give the process credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), " +
+		"or AWS_PROFILE naming a profile of ~/.aws/config or ~/.aws/credentials (for an SSO profile, run aws sso login first)"
+}
+
 // finishEarly reports a failure before the plan: nothing was changed.
 func finishEarly(rep *report.Reporter, cfg inputs.Config, step string, err error) int {
 	_ = rep.Finish(report.Run{Result: report.ResultFailed, Mode: string(cfg.AuthMode), Cluster: cfg.Cluster,
@@ -115,7 +131,24 @@ func finishEarly(rep *report.Reporter, cfg inputs.Config, step string, err error
 	return exitFailed
 }
 
-// printProblems prints one error per bad input; nothing else has happened yet.
+// badInput reports bad input: one error per problem, then, under Actions,
+// result=failed and a job summary that names the inputs at fault. Nothing
+// else has happened yet.
+func badInput(rep *report.Reporter, err error) int {
+	printProblems(rep, err)
+	var problems inputs.Problems
+	if !errors.As(err, &problems) {
+		problems = inputs.Problems{{Message: err.Error()}}
+	}
+	shown := make([]report.InputProblem, len(problems))
+	for i, p := range problems {
+		shown[i] = report.InputProblem{Input: p.Input, Message: p.Message}
+	}
+	_ = rep.BadInput(shown) // a failed write was printed; the exit status stays bad input's
+	return exitBadInput
+}
+
+// printProblems prints one error per bad input.
 func printProblems(rep *report.Reporter, err error) {
 	var problems inputs.Problems
 	if !errors.As(err, &problems) {

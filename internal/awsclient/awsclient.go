@@ -27,8 +27,32 @@ const MaxAttempts = 10
 const DefaultMaxBackoff = 20 * time.Second
 
 // ErrNoRegion is bad input: neither the aws-region input nor the SDK's chain
-// names a region.
-var ErrNoRegion = errors.New("input aws-region: no AWS region is set; set the aws-region input, or AWS_REGION in the environment (aws-actions/configure-aws-credentials sets it)")
+// names a region. The caller says how to set one, as the user runs the tool.
+var ErrNoRegion = errors.New("no AWS region is set: neither aws-region nor the SDK's chain (AWS_REGION, the profile) names one")
+
+// ErrNoCredentials is what a CredentialsError is: the SDK's default chain
+// yields no credentials (no variables, no profile, no web identity, no
+// container or instance role). Nothing was asked of AWS; the caller says
+// how to provide them, as the user runs the tool.
+var ErrNoCredentials = errors.New("no AWS credentials were found")
+
+// CredentialsError is Load's error when the default chain has no
+// credentials to give; Err is the chain's own, for the one who debugs it
+// ("no EC2 IMDS role found" names only the last source it tried).
+type CredentialsError struct{ Err error }
+
+func (e *CredentialsError) Error() string {
+	return fmt.Sprintf("%s: %s", ErrNoCredentials, e.ChainSaid())
+}
+
+// ChainSaid is the chain's error, with what the chain looks at.
+func (e *CredentialsError) ChainSaid() string {
+	return "the SDK's default chain, which looks at the environment variables, the shared config and credentials files, SSO, web identity, and container and EC2 instance roles, said: " + e.Err.Error()
+}
+
+func (e *CredentialsError) Is(target error) bool { return target == ErrNoCredentials }
+
+func (e *CredentialsError) Unwrap() error { return e.Err }
 
 // DefaultExpiryWindow is how long before they expire role-to-assume's
 // credentials are renewed.
@@ -84,6 +108,19 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	if o.RoleToAssume != "" {
 		cfg.Credentials = webIdentity(ctx, cfg, o)
+		return cfg, nil
+	}
+	// The chain is tried once now, so that a machine without credentials
+	// fails here, saying so, rather than at the first call of a step with
+	// the SDK's words for the last source it tried ("no EC2 IMDS role
+	// found"). The credentials are cached for the calls that follow.
+	if cfg.Credentials != nil {
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			if ctx.Err() != nil {
+				return aws.Config{}, ctx.Err()
+			}
+			return aws.Config{}, &CredentialsError{Err: err}
+		}
 	}
 	return cfg, nil
 }

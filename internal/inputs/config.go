@@ -2,7 +2,10 @@
 // elsewhere), validates every one of them and produces one immutable Config.
 package inputs
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // AuthMode says where ECS reads the registry credentials from.
 type AuthMode string
@@ -52,4 +55,44 @@ type Config struct {
 	// Warnings are inputs that are valid but probably not what was meant, for
 	// the caller to print (as ::warning:: under Actions); they never stop a run.
 	Warnings []string
+}
+
+// Refer names inputs in a message the way the user gives them: under
+// Actions by the input's name ("the services input", "the secret-id and
+// services inputs"), anywhere else by the flag ("--services", "--secret-id
+// and --services"), so that a hint never sends a terminal user looking for
+// an "input".
+func (c Config) Refer(names ...string) string { return refer(c.InActions, names...) }
+
+// Setting is an input with a value, as the user would write it: under
+// Actions "auth-mode: secrets-manager", elsewhere "--auth-mode secrets-manager".
+func (c Config) Setting(name, value string) string { return setting(c.InActions, name, value) }
+
+func refer(inActions bool, names ...string) string {
+	shown := make([]string, len(names))
+	for i, n := range names {
+		shown[i] = n
+		if !inActions {
+			shown[i] = "--" + n
+		}
+	}
+	list := shown[0]
+	if n := len(shown); n > 1 {
+		list = strings.Join(shown[:n-1], ", ") + " and " + shown[n-1]
+	}
+	switch {
+	case !inActions:
+		return list
+	case len(names) == 1:
+		return "the " + list + " input"
+	default:
+		return "the " + list + " inputs"
+	}
+}
+
+func setting(inActions bool, name, value string) string {
+	if inActions {
+		return name + ": " + value
+	}
+	return "--" + name + " " + value
 }

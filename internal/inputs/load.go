@@ -56,7 +56,7 @@ func LoadFrom(src Source) (Config, error) {
 	}
 	l := &loader{raw: resolve(fs, getenv), inActions: getenv("GITHUB_ACTIONS") == "true", perInput: map[string]int{}}
 	l.argProblems(argErrs)
-	l.passwordFromStdin(cli.passwordStdin, src.Stdin)
+	l.passwordFromStdin(cli.passwordStdin, src.Stdin, passwordSource(fs, getenv))
 	if l.inActions {
 		l.envConflicts(fs, getenv)
 	}
@@ -130,14 +130,31 @@ func normaliseCommand(args []string) []string {
 	return args
 }
 
+// passwordSource names where the password came from when it came from
+// somewhere other than standard input, "" when from nowhere.
+func passwordSource(fs *flag.FlagSet, getenv func(string) string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == inPassword })
+	switch {
+	case given:
+		return "--" + inPassword
+	case strings.TrimSpace(getenv(ownEnvName(inPassword))) != "":
+		return ownEnvName(inPassword)
+	case strings.TrimSpace(getenv(envName(inPassword))) != "":
+		return envName(inPassword)
+	}
+	return ""
+}
+
 // passwordFromStdin reads the password as docker login --password-stdin
-// does: the whole input, without its final line break.
-func (l *loader) passwordFromStdin(on bool, stdin io.Reader) {
+// does: the whole input, without its final line break. other is where
+// else the password was given, if anywhere.
+func (l *loader) passwordFromStdin(on bool, stdin io.Reader, other string) {
 	if !on {
 		return
 	}
 	if l.raw[inPassword] != "" {
-		l.problemf(inPassword, "is given twice: by --password-stdin and by --password or a variable; give it once")
+		l.problemf(inPassword, "is given twice: by --password-stdin and by %s; give it once", other)
 		return
 	}
 	if stdin == nil {
@@ -149,13 +166,15 @@ func (l *loader) passwordFromStdin(on bool, stdin io.Reader) {
 		return
 	}
 	l.raw[inPassword] = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	l.stdinEmpty = l.raw[inPassword] == ""
 }
 
 // argError is a command-line problem kept as text until the password is
 // known, so that it can be withheld from the message.
 type argError struct {
 	msg      string
-	position int // 1-based index of a stray argument; 0 for a flag error
+	position int    // 1-based index of a stray argument; 0 for a flag error
+	dashes   string // how the flag at fault was written: "-" (-v) or "--" (--v)
 }
 
 // parseArgs reports every bad flag and stray argument, not just the first:
@@ -170,7 +189,13 @@ func parseArgs(fs *flag.FlagSet, args []string) (errs []argError, help bool) {
 		left := fs.Args()
 		switch {
 		case err != nil:
-			errs = append(errs, argError{msg: err.Error()})
+			e := argError{msg: err.Error(), dashes: "--"}
+			// The flag package has consumed the flag at fault, and names it
+			// with one dash whichever way it was written: keep the user's.
+			if n := len(rest) - len(left); n > 0 && !strings.HasPrefix(rest[n-1], "--") {
+				e.dashes = "-"
+			}
+			errs = append(errs, e)
 			// Only a malformed flag (---x) is left unconsumed; the length
 			// check guarantees progress whatever the flag package does.
 			if len(left) > 0 && (len(left) == len(rest) || strings.HasPrefix(err.Error(), "bad flag syntax")) {
@@ -250,18 +275,19 @@ func (l *loader) argProblems(errs []argError) {
 				"every input is a flag, --name value or --name=value, and a boolean takes its value after \"=\", as --wait=false", e.position)
 			continue
 		}
-		l.problemf("", "%s; run with --help for the list of flags", l.withhold(flagErrorText(e.msg)))
+		l.problemf("", "%s; run with --help for the list of flags", l.withhold(flagErrorText(e.msg, e.dashes)))
 	}
 }
 
-// flagErrorText words the flag package's errors as --help spells flags. A
-// malformed flag is echoed whole, so any "=value" is dropped: it may be the password.
-func flagErrorText(msg string) string {
+// flagErrorText words the flag package's errors with the flag as the user
+// wrote it (dashes: "-v" stays -v, "--clutser" stays --clutser). A malformed
+// flag is echoed whole, so any "=value" is dropped: it may be the password.
+func flagErrorText(msg, dashes string) string {
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		return "unknown flag --" + name
+		return "unknown flag " + dashes + name
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
-		return "flag --" + name + " needs a value"
+		return "flag " + dashes + name + " needs a value"
 	}
 	msg, _, _ = strings.Cut(msg, "=")
 	return msg

@@ -143,7 +143,7 @@ func allSetConfig() Config {
 		RollbackOnFailure:     true,
 		RoleToAssume:          allSet[inRoleToAssume],
 		AWSRegion:             "eu-west-1",
-		Warnings:              []string{"input secret-id is ignored in ecs-config mode"},
+		Warnings:              []string{"--secret-id is ignored in ecs-config mode"},
 	}
 }
 
@@ -340,7 +340,7 @@ func TestInActions(t *testing.T) {
 func TestMissingSaysHowToSet(t *testing.T) {
 	env := with(requiredEnv(), "INPUT_CLUSTER", "")
 	_, err := load(t, nil, env)
-	if msg := err.Error(); !strings.Contains(msg, "--cluster") || !strings.Contains(msg, "INPUT_CLUSTER") {
+	if msg := err.Error(); !strings.Contains(msg, "--cluster") || !strings.Contains(msg, "ECS_REGISTRY_ROTATE_CLUSTER") || strings.Contains(msg, "INPUT_") {
 		t.Errorf("outside Actions: %v", err)
 	}
 	cfg, err := load(t, nil, with(env, "GITHUB_ACTIONS", "true"))

@@ -55,7 +55,7 @@ func TestEachBadValue(t *testing.T) {
 		{"services task ARN", []string{"INPUT_SERVICES", "arn:aws:ecs:us-east-1:123456789012:task/prod/abc"}, nil, inServices, "service/<cluster>/<name>"},
 		{"services other cluster", []string{"INPUT_SERVICES", "arn:aws:ecs:us-east-1:123456789012:service/staging/web"}, nil, inServices, `cluster "prod"`},
 		{"services other cluster than ARN", []string{"INPUT_CLUSTER", "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-			"INPUT_SERVICES", "arn:aws:ecs:us-east-1:123456789012:service/staging/web"}, nil, inServices, `not to the cluster input "prod"`},
+			"INPUT_SERVICES", "arn:aws:ecs:us-east-1:123456789012:service/staging/web"}, nil, inServices, `not to --cluster "prod"`},
 		{"timeout no unit", []string{"INPUT_TIMEOUT", "15"}, nil, inTimeout, "15m, 90s"},
 		{"timeout zero", []string{"INPUT_TIMEOUT", "0s"}, nil, inTimeout, "positive duration"},
 		{"timeout negative", nil, []string{"--timeout=-1m"}, inTimeout, "positive duration"},

@@ -133,7 +133,12 @@ var cliOnly = [][2]string{
 // omits empty defaults, cannot say which inputs are required, and does not
 // fit a terminal.
 func writeHelp(w io.Writer) {
-	fmt.Fprint(w, `Usage: ecs-registry-rotate --cluster NAME --username USER [flags]
+	fmt.Fprint(w, `Usage: ecs-registry-rotate --cluster NAME --secret-id ID --username USER
+         --password-stdin [flags]
+       ecs-registry-rotate --auth-mode ecs-config --cluster NAME --username USER
+         --password-stdin [flags]
+The password comes from standard input (--password-stdin) or from
+ECS_REGISTRY_ROTATE_PASSWORD; a dry run (--dry-run) needs none.
 
 Rotates the private-registry credentials that Amazon ECS pulls images with,
 rolls the services onto them and checks that the new tasks really pulled.
@@ -146,7 +151,11 @@ rolls the services onto them and checks that the new tasks really pulled.
 		fmt.Fprintf(w, "\n%s:\n", g.title)
 		for _, name := range g.inputs {
 			s := byName[name]
-			writeHelpEntry(w, "--"+flagSynopsis(s), s.meaning+" ("+defaultNote(s)+")")
+			text := s.meaning + " (" + defaultNote(s) + ")"
+			if name == inPassword {
+				text += "; as a flag it shows in the process list: use --password-stdin or ECS_REGISTRY_ROTATE_PASSWORD"
+			}
+			writeHelpEntry(w, "--"+flagSynopsis(s), text)
 		}
 	}
 	fmt.Fprint(w, "\nCommand line only:\n")
@@ -155,10 +164,11 @@ rolls the services onto them and checks that the new tasks really pulled.
 	}
 	_, _ = io.WriteString(w, `
 Every input can also be given as ECS_REGISTRY_ROTATE_<NAME> (upper case,
-underscores: ECS_REGISTRY_ROTATE_SECRET_ID) or as INPUT_<NAME> (hyphens kept:
-INPUT_SECRET-ID, as GitHub Actions sets them). A flag wins over the first,
-which wins over the second. Booleans take true|True|TRUE|false|False|FALSE;
-as flags, --dry-run alone means true and --wait=false turns a default off.
+underscores: ECS_REGISTRY_ROTATE_SECRET_ID). INPUT_<NAME>, as GitHub Actions
+sets it (hyphens kept, so no shell can export most of them), is read too. A
+flag wins over the first, which wins over the second. Booleans take
+true|True|TRUE|false|False|FALSE; as flags, --dry-run alone means true and
+--wait=false turns a default off.
 AWS access is the SDK's default chain (AWS_REGION, AWS_PROFILE, ...).
 
 Exit status:

@@ -47,9 +47,11 @@ var (
 type loader struct {
 	raw       map[string]string
 	inActions bool
-	problems  Problems
-	perInput  map[string]int // problems found per input, listed or not
-	warnings  []string
+	// stdinEmpty: --password-stdin read nothing from standard input.
+	stdinEmpty bool
+	problems   Problems
+	perInput   map[string]int // problems found per input, listed or not
+	warnings   []string
 }
 
 func (l *loader) config() Config {
@@ -123,14 +125,24 @@ func (l *loader) checkPartition(input, v string) {
 	}
 }
 
-// missing tells how to set a required input in the way the user runs the tool.
+// missing tells how to set a required input in the way the user runs the
+// tool. On a command line that is the flag or the tool's own variable
+// (ECS_REGISTRY_ROTATE_SECRET_ID), never INPUT_SECRET-ID, which a shell
+// cannot export; the password is never suggested as a flag, which would put
+// it in the process list.
 func (l *loader) missing(input, what string) {
-	how := "pass --" + input + " or set " + envName(input)
-	if l.inActions {
+	how := "pass --" + input + " or set " + ownEnvName(input)
+	switch {
+	case l.inActions:
 		how = "set " + input + " under the step's with:"
+	case input == inPassword:
+		how = "pipe it to --password-stdin or set " + ownEnvName(input)
 	}
 	l.problemf(input, "is required: %s; %s", what, how)
 }
+
+// ref names inputs in a hint as the user gives them (Config.Refer).
+func (l *loader) ref(names ...string) string { return refer(l.inActions, names...) }
 
 func (l *loader) oneOf(input string, allowed ...string) string {
 	v := l.raw[input]
@@ -202,7 +214,7 @@ func (l *loader) secretID(mode AuthMode) string {
 	case secretARNMatch.MatchString(v) && arnPartitionProblem(v) != "":
 		l.checkPartition(inSecretID, v)
 	case mode == ModeECSConfig:
-		l.warnings = append(l.warnings, "input secret-id is ignored in ecs-config mode")
+		l.warnings = append(l.warnings, l.ref(inSecretID)+" is ignored in ecs-config mode")
 	}
 	return v
 }
@@ -227,6 +239,9 @@ func (l *loader) password() string {
 	switch {
 	case v == "" && l.raw[inDryRun] == "true":
 		// A dry run only plans: it writes and verifies nothing.
+	case v == "" && l.stdinEmpty:
+		l.problemf(inPassword, "is empty: --password-stdin read nothing from standard input; "+
+			"pipe the password into it, as printf '%%s' \"$TOKEN\" | ecs-registry-rotate ... --password-stdin, or set %s", ownEnvName(inPassword))
 	case v == "":
 		l.missing(inPassword, "the new registry password or token")
 	case strings.ContainsFunc(v, unicode.IsControl) || !utf8.ValidString(v):
@@ -273,8 +288,8 @@ func (l *loader) checkService(s, cluster string) {
 		l.problemf(inServices, "%s is neither a service name (1-255 letters, digits, - and _) nor an ECS service ARN "+
 			"(arn:aws:ecs:<region>:<12-digit account>:service/<cluster>/<name>)", l.show(s))
 	case cluster != "" && m[1] != cluster:
-		l.problemf(inServices, "%s belongs to cluster %q, not to the cluster input %q; list only services of cluster %q",
-			l.show(s), m[1], cluster, cluster)
+		l.problemf(inServices, "%s belongs to cluster %q, not to %s %q; list only services of cluster %q",
+			l.show(s), m[1], l.ref(inCluster), cluster, cluster)
 	default:
 		l.checkPartition(inServices, s)
 	}
@@ -303,8 +318,8 @@ func (l *loader) durations() (timeout, poll time.Duration) {
 		return timeout, 0
 	}
 	if timeout > 0 && poll >= timeout {
-		l.problemf(inPollInterval, "poll-interval %s must be shorter than timeout %s; lower poll-interval (such as 5s) or raise timeout (such as 15m)",
-			poll, timeout)
+		l.problemf(inPollInterval, "poll-interval %s must be shorter than timeout %s; lower %s (such as 5s) or raise %s (such as 15m)",
+			poll, timeout, l.ref(inPollInterval), l.ref(inTimeout))
 	}
 	return timeout, poll
 }

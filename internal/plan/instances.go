@@ -14,6 +14,7 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 )
 
 const (
@@ -224,9 +225,11 @@ func orUnknown(s string) string {
 // checkInstances refuses, in one error, an empty cluster and every instance
 // whose ecs.config the action cannot rewrite: a half-rotated fleet pulls with
 // two sets of credentials.
-func checkInstances(cluster string, instances []Instance) error {
+func checkInstances(cfg inputs.Config, instances []Instance) error {
+	cluster := cfg.Cluster
 	if len(instances) == 0 {
-		return fmt.Errorf("cluster %s has no ACTIVE container instance, so there is no ecs.config to rotate (Fargate tasks never read one); nothing was changed: check the cluster and aws-region inputs, or use auth-mode secrets-manager for Fargate services", cluster)
+		return fmt.Errorf("cluster %s has no ACTIVE container instance, so there is no ecs.config to rotate (Fargate tasks never read one); nothing was changed: check %s, or use %s for Fargate services",
+			cluster, cfg.Refer("cluster", "aws-region"), cfg.Setting("auth-mode", string(inputs.ModeSecretsManager)))
 	}
 	var refused, more []string
 	for _, in := range instances {

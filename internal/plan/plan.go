@@ -199,7 +199,7 @@ func Build(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets, ssmAP
 		return Plan{}, err
 	}
 	if cfg.ForceNewDeployment {
-		if err := checkControllers(p.Services); err != nil {
+		if err := checkControllers(cfg, p.Services); err != nil {
 			return Plan{}, err
 		}
 	}
@@ -212,7 +212,7 @@ func buildSecretsManager(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm 
 	if p.Secret, err = readSecret(ctx, sm, cfg.SecretID); err != nil {
 		return Plan{}, err
 	}
-	d := discovery{api: ecsAPI, cluster: cfg.Cluster, secret: p.Secret}
+	d := discovery{api: ecsAPI, cluster: cfg.Cluster, secret: p.Secret, refer: cfg.Refer}
 	p.Services, p.Warnings, err = d.services(ctx, cfg.Services)
 	if err != nil {
 		return Plan{}, err
@@ -243,12 +243,12 @@ func buildECSConfig(ctx context.Context, cfg inputs.Config, ecsAPI ECS, ssmAPI S
 	if err != nil {
 		return Plan{}, err
 	}
-	d := discovery{api: ecsAPI, cluster: cfg.Cluster, registryKey: key}
+	d := discovery{api: ecsAPI, cluster: cfg.Cluster, registryKey: key, refer: cfg.Refer}
 	services, warnings, servicesErr := d.services(ctx, cfg.Services)
 	if servicesErr != nil && !errors.Is(servicesErr, ErrNoConsumers) {
 		return Plan{}, servicesErr
 	}
-	instancesErr := checkInstances(cfg.Cluster, instances)
+	instancesErr := checkInstances(cfg, instances)
 	switch {
 	case instancesErr != nil && servicesErr != nil:
 		return Plan{}, fmt.Errorf("%w; and %w", instancesErr, servicesErr)
@@ -263,7 +263,7 @@ func buildECSConfig(ctx context.Context, cfg inputs.Config, ecsAPI ECS, ssmAPI S
 
 // checkControllers refuses services that UpdateService cannot force, before
 // anything is written: a half-done rotation is worse than none.
-func checkControllers(services []Service) error {
+func checkControllers(cfg inputs.Config, services []Service) error {
 	var blocked []string
 	for _, s := range services {
 		if s.Controller == ecstypes.DeploymentControllerTypeCodeDeploy || s.Controller == ecstypes.DeploymentControllerTypeExternal {
@@ -273,8 +273,8 @@ func checkControllers(services []Service) error {
 	if len(blocked) == 0 {
 		return nil
 	}
-	return fmt.Errorf("cannot force a new deployment of %s: UpdateService cannot roll services with a CODE_DEPLOY or EXTERNAL deployment controller; leave them out of the services input and deploy them through their controller",
-		strings.Join(blocked, ", "))
+	return fmt.Errorf("cannot force a new deployment of %s: UpdateService cannot roll services with a CODE_DEPLOY or EXTERNAL deployment controller; leave them out of %s and deploy them through their controller",
+		strings.Join(blocked, ", "), cfg.Refer("services"))
 }
 
 // Stale returns the services whose PRIMARY deployment started before the

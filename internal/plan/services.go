@@ -33,6 +33,9 @@ type discovery struct {
 	// agent matches images to (ecs-config).
 	secret      Secret
 	registryKey string
+	// refer names inputs in a hint as the user gives them: "the services
+	// input" under Actions, "--services" on a command line.
+	refer func(names ...string) string
 }
 
 // ErrNoConsumers is wrapped by Build's refusal of a rotation that no planned
@@ -60,7 +63,7 @@ func (d discovery) listed(ctx context.Context, names []string) ([]Service, []str
 		return nil, nil, err
 	}
 	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("service %s not found in cluster %s: check the services input", strings.Join(missing, ", "), d.cluster)
+		return nil, nil, fmt.Errorf("service %s not found in cluster %s: check %s", strings.Join(missing, ", "), d.cluster, d.refer("services"))
 	}
 	services, warnings, err := d.withContainers(ctx, described)
 	if err != nil {
@@ -124,11 +127,11 @@ func (d discovery) noListedConsumer(services []Service) error {
 		read = append(read, fmt.Sprintf("%s (task definition %s)", s.Name, awsname.Short(s.TaskDefinition)))
 	}
 	if d.registryKey != "" {
-		return fmt.Errorf("%w: in cluster %s, none of the listed services %s has a container whose image the ECS agent matches to registry key %s and that has no repositoryCredentials, so none pulls with the ecs.config credentials; nothing was changed: check the registry and services inputs",
-			ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.registryKey)
+		return fmt.Errorf("%w: in cluster %s, none of the listed services %s has a container whose image the ECS agent matches to registry key %s and that has no repositoryCredentials, so none pulls with the ecs.config credentials; nothing was changed: check %s",
+			ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.registryKey, d.refer("registry", "services"))
 	}
-	return fmt.Errorf("%w: in cluster %s, none of the listed services %s names secret %s in repositoryCredentials of its current task definition; nothing was written: check the secret-id and services inputs",
-		ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.secret.Name)
+	return fmt.Errorf("%w: in cluster %s, none of the listed services %s names secret %s in repositoryCredentials of its current task definition; nothing was written: check %s",
+		ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.secret.Name, d.refer("secret-id", "services"))
 }
 
 // noDiscoveredConsumer refuses a rotation that no service of the cluster
@@ -139,11 +142,11 @@ func (d discovery) noDiscoveredConsumer(examined int) error {
 		how = "the cluster has no services (ListServices returned none)"
 	}
 	if d.registryKey != "" {
-		return fmt.Errorf("%w: no service of cluster %s pulls images of registry key %s with the container instances' ecs.config credentials: %s, and none has a container whose image the ECS agent matches to that key without repositoryCredentials (Fargate services never use ecs.config); nothing was changed: check the registry input (Docker Hub is %s), the cluster and aws-region",
-			ErrNoConsumers, d.cluster, d.registryKey, how, registryauth.DockerHubKey)
+		return fmt.Errorf("%w: no service of cluster %s pulls images of registry key %s with the container instances' ecs.config credentials: %s, and none has a container whose image the ECS agent matches to that key without repositoryCredentials (Fargate services never use ecs.config); nothing was changed: check %s (Docker Hub is %s), and %s",
+			ErrNoConsumers, d.cluster, d.registryKey, how, d.refer("registry"), registryauth.DockerHubKey, d.refer("cluster", "aws-region"))
 	}
-	return fmt.Errorf("%w: no service of cluster %s pulls with secret %s: %s, and none names the secret in repositoryCredentials; nothing was written: check the secret-id input, the cluster and aws-region",
-		ErrNoConsumers, d.cluster, d.secret.Name, how)
+	return fmt.Errorf("%w: no service of cluster %s pulls with secret %s: %s, and none names the secret in repositoryCredentials; nothing was written: check %s",
+		ErrNoConsumers, d.cluster, d.secret.Name, how, d.refer("secret-id", "cluster", "aws-region"))
 }
 
 // describe reads services in batches of ten; missing lists those ECS does not
@@ -302,7 +305,7 @@ func primaryCreatedAt(s ecstypes.Service) time.Time {
 func (d discovery) clusterError(err error, action string) error {
 	var missing *ecstypes.ClusterNotFoundException
 	if errors.As(err, &missing) {
-		return fmt.Errorf("cluster %s not found in this account and region: check the cluster input and aws-region: %w", d.cluster, err)
+		return fmt.Errorf("cluster %s not found in this account and region: check %s: %w", d.cluster, d.refer("cluster", "aws-region"), err)
 	}
 	return awserr.Wrap(err, action, "cluster "+d.cluster)
 }

@@ -30,7 +30,11 @@ func (r *Reporter) annotate(run Run) {
 	if run.Failure == nil {
 		return
 	}
-	if run.Failure.Step == StepVerify && len(verify.Failed(run.Verify)) > 0 {
+	// Under Actions each image that failed the check gets an annotation of
+	// its own, read on the run's page. In a terminal the log just above
+	// gave each one ("FAIL image: why"): the step's one error counts them,
+	// rather than print every check twice.
+	if run.Failure.Step == StepVerify && len(verify.Failed(run.Verify)) > 0 && r.action != nil {
 		for _, v := range verify.Failed(run.Verify) {
 			r.Errorf("verify credentials: "+r.cell(v.Image), "registry %s, image %s: %s", v.Registry, v.Image, v.Detail)
 		}

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -15,10 +16,32 @@ const (
 )
 
 // Main isolates the process, then runs the tests: a package's TestMain is
-// `func TestMain(m *testing.M) { testenv.Main(m) }`.
+// `func TestMain(m *testing.M) { testenv.Main(m) }`. It ends the run with
+// one line per missing tool that made SkipMissing skip tests.
 func Main(m *testing.M) {
 	Isolate()
-	os.Exit(m.Run())
+	code := m.Run()
+	atExit.Lock()
+	for _, f := range atExit.funcs {
+		f()
+	}
+	atExit.Unlock()
+	writeSkipSummary(code)
+	os.Exit(code)
+}
+
+// atExit are what AtExit was given, run by Main after the tests.
+var atExit struct {
+	sync.Mutex
+	funcs []func()
+}
+
+// AtExit runs f when the test binary's tests have ended, under Main: for
+// what outlives a single test, such as a binary built once per process.
+func AtExit(f func()) {
+	atExit.Lock()
+	defer atExit.Unlock()
+	atExit.funcs = append(atExit.funcs, f)
 }
 
 // Isolate sets the environment of the house rule for this process and the

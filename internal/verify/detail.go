@@ -9,11 +9,13 @@ import (
 )
 
 // The sentences below end up in the job log and summary; each says what
-// happened and what the reader can do about it.
+// happened and what the reader can do about it. The checks do not know
+// whether they run under Actions, so a setting is named both ways: as the
+// step's input and as the command line's flag.
 
-const missingCredentials = "no username or password was given, so the new credentials cannot be checked; set both, or set verify-credentials: false."
+const missingCredentials = "no username or password was given, so the new credentials cannot be checked; set both, or set verify-credentials: false (--verify-credentials=false on a command line)."
 
-const unreachableAdvice = "check the registry address; if this runner cannot reach the registry (a private network), set verify-credentials: false"
+const unreachableAdvice = "check the registry address; if this runner cannot reach the registry (a private network), set verify-credentials: false (--verify-credentials=false on a command line)"
 
 func (r *run) explainLogin(parent context.Context, registry string, err error) (Status, string) {
 	if parent.Err() != nil {
