@@ -121,6 +121,14 @@ func TestLostAnswerOfTheRollbackMove(t *testing.T) {
 	if n := strings.Count(strings.Join(w.mutations(), " "), "UpdateService"); n < 4 {
 		t.Errorf("%d UpdateService calls, want the services rolled, then rolled back", n)
 	}
+	// The rollback's deploy group says which deployment each service got.
+	_, group, _ := strings.Cut(r.stdout, "::group::Roll back: deploy")
+	group, _, _ = strings.Cut(group, "::endgroup::")
+	for _, svc := range []string{"web", "worker"} {
+		if !strings.Contains(group, svc) || !strings.Contains(group, "new deployment") {
+			t.Errorf("the rollback's deploy group does not name %s's new deployment:%s", svc, group)
+		}
+	}
 }
 
 // Two runs of the same rotation 1.5 s apart (a double-clicked dispatch):

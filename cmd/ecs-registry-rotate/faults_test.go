@@ -134,7 +134,7 @@ var ecsRows = []faultRow{
 	{op: "ListCommandInvocations", phase: "apply", after: "SendCommand", skip: 0, step: report.StepECSConfig, resource: "command", waits: true, timeout: "12s"},
 	// After the apply the agents are described until they connect again:
 	// the same retry until the timeout.
-	{op: "DescribeContainerInstances", phase: "reconnect", skip: 1, step: report.StepECSConfig, resource: "container instances in cluster prod", waits: true, timeout: "12s"},
+	{op: "DescribeContainerInstances", phase: "reconnect", skip: 1, step: report.StepECSConfig, resource: "container instances in cluster prod", waits: true, timeout: "20s"},
 	{op: "DeleteParameter", phase: "cleanup", step: "parameter not deleted", resource: "/ecs-registry-rotate/", cleanup: true},
 	{op: "DeleteParameter", phase: "release", skip: 1, warns: true},
 	{op: "GetParameter", phase: "release", warns: true},
@@ -205,7 +205,7 @@ func TestFaultMatrix(t *testing.T) {
 	// run at once than there are cores: sub-tests started from goroutines
 	// are not held to -parallel. Ecs-config runs spend CPU on the instance
 	// script (bash, sha256sum, curl), so fewer of them run at once.
-	limits := map[string]int{iam.SecretsManager: 10, iam.ECSConfig: 10}
+	limits := map[string]int{iam.SecretsManager: 10, iam.ECSConfig: 6}
 	if n, err := strconv.Atoi(os.Getenv("FAULT_MATRIX_PARALLEL")); err == nil && n > 0 {
 		limits[iam.SecretsManager], limits[iam.ECSConfig] = n, n
 	}
@@ -251,7 +251,9 @@ func newFaultWorld(t *testing.T, mode string) (*faultWorld, map[string]string) {
 		fw.restart = append(fw.restart, a.Restarts)
 	}
 	in := ew.inputs()
-	in["timeout"], in["poll-interval"] = testenv.ScaleString(30*time.Second), "25ms"
+	// The instance scripts take most of a run's time (and CPU): polls every
+	// 100 ms see them end soon enough, and cost a quarter of 25 ms ones.
+	in["timeout"], in["poll-interval"] = testenv.ScaleString(45*time.Second), "100ms"
 	return fw, in
 }
 

@@ -138,7 +138,11 @@ type Options struct {
 	// preflight, before any change, with the error it returns: the keys the
 	// agent will choose among are known only there.
 	Judge func(keys []string) error
-	Now   func() time.Time // nil is time.Now
+	// Setting words an input with a value as the user sets it (under
+	// Actions `name: value`, elsewhere `--name value`), for the hints;
+	// nil is the Actions wording.
+	Setting func(name, value string) string
+	Now     func() time.Time // nil is time.Now
 }
 
 var runIDPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
@@ -164,6 +168,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Warn == nil {
 		o.Warn = o.Log
+	}
+	if o.Setting == nil {
+		o.Setting = func(name, value string) string { return "`" + name + ": " + value + "`" }
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -108,9 +108,9 @@ func (r *runner) failureOf(c *sentCommand, inv invocation, waited time.Duration)
 func (r *runner) hint(code string) string {
 	switch code {
 	case "parameter-denied":
-		return fmt.Sprintf("parameter-denied: the instance's role lacks the IAM permission ssm:GetParameter on the parameter %s; grant it (the managed policy AmazonSSMManagedInstanceCore does), or set `ecs-config-transport: inline`", ParameterName(r.o.RunID))
+		return fmt.Sprintf("parameter-denied: the instance's role lacks the IAM permission ssm:GetParameter on the parameter %s; grant it (the managed policy AmazonSSMManagedInstanceCore does), or set %s", ParameterName(r.o.RunID), r.inline())
 	case "imds-unavailable":
-		return "imds-unavailable: the instance could not get its role's credentials from the instance metadata service (IMDSv2); check its metadata options, or set `ecs-config-transport: inline`"
+		return "imds-unavailable: the instance could not get its role's credentials from the instance metadata service (IMDSv2); check its metadata options, or set " + r.inline()
 	case "restart-tool-missing":
 		return "restart-tool-missing: the ECS agent cannot be restarted the way this OS expects (systemctl, or upstart's stop and start)"
 	case "auth-type-mismatch":
@@ -127,4 +127,9 @@ func (r *runner) hint(code string) string {
 		return "backup-mismatch: the backup no longer matches the file it was taken of; restore /etc/ecs/ecs.config by hand"
 	}
 	return ""
+}
+
+// inline is the setting of the inline transport, worded for where the run is.
+func (r *runner) inline() string {
+	return r.o.Setting("ecs-config-transport", string(TransportInline))
 }

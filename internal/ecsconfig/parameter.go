@@ -34,7 +34,7 @@ func encodePayload(payload []byte) string { return base64.StdEncoding.EncodeToSt
 func (r *runner) putParameter(ctx context.Context) error {
 	name := ParameterName(r.o.RunID)
 	value := encodePayload(r.o.Payload)
-	tier, err := tierFor(name, len(value))
+	tier, err := tierFor(name, len(value), r.inline())
 	if err != nil {
 		return err
 	}
@@ -68,15 +68,15 @@ func (r *runner) putParameter(ctx context.Context) error {
 const MaxAdvancedParameterValue = 8192
 
 // tierFor is the cheapest tier that holds a value of n bytes.
-func tierFor(name string, n int) (ssmtypes.ParameterTier, error) {
+func tierFor(name string, n int, inline string) (ssmtypes.ParameterTier, error) {
 	switch {
 	case n <= MaxParameterValue:
 		return ssmtypes.ParameterTierStandard, nil
 	case n <= MaxAdvancedParameterValue:
 		return ssmtypes.ParameterTierAdvanced, nil
 	}
-	return "", fmt.Errorf("parameter %s: %w (%d bytes in base64, at most %d in an Advanced-tier parameter); only `ecs-config-transport: inline` carries more, inside the command, where ssm:ListCommands shows it",
-		name, ErrPayloadTooLarge, n, MaxAdvancedParameterValue)
+	return "", fmt.Errorf("parameter %s: %w (%d bytes in base64, at most %d in an Advanced-tier parameter); only %s carries more, inside the command, where ssm:ListCommands shows it",
+		name, ErrPayloadTooLarge, n, MaxAdvancedParameterValue, inline)
 }
 
 // deadline is when the run has certainly ended: its parameter is then

@@ -224,7 +224,8 @@ func (r *runner) agentView(id string, res scriptResult) (code, detail, hint stri
 		return codeAgentView, "the preflight did not report every registry key ecs.config will hold, so which one the agent will use for each image is unknown", ""
 	}
 	if err := r.o.Judge(res.keys); err != nil {
-		return codeAgentView, err.Error(), "The agent picks, for each image, the longest key on its host that the image starts with: rotate that key (the registry input may name it, as ghcr.io/org), or remove the key that captures the images from ECS_ENGINE_AUTH_DATA."
+		return codeAgentView, err.Error(), "The agent picks, for each image, the longest key on its host that the image starts with: rotate that key (" +
+			r.o.Setting("registry", "ghcr.io/org") + " names a path key), or remove the key that captures the images from ECS_ENGINE_AUTH_DATA."
 	}
 	return "", "", ""
 }

@@ -76,7 +76,7 @@ func (r *runner) ecsConfigOptions(p plan.Plan, payload []byte) ecsconfig.Options
 		AuthType: r.cfg.ECSConfigAuthType, RegistryKey: p.RegistryKey, Payload: payload,
 		Restart: r.cfg.RestartAgent, Timeout: r.cfg.Timeout, Deadline: r.lockHolder.Deadline, PollInterval: r.cfg.PollInterval,
 		FleetSize: len(p.Instances), Log: func(line string) { r.rep.Infof("%s", line) }, Now: r.deps.Now,
-		Warn: func(line string) { r.rep.Warningf("%s", line) }, Judge: p.JudgeKeys,
+		Warn: func(line string) { r.rep.Warningf("%s", line) }, Judge: p.JudgeKeys, Setting: r.cfg.Setting,
 	}
 }
 

@@ -72,6 +72,7 @@ func (r *runner) rollServicesBack(ctx context.Context, rb *report.Rollback) {
 	}
 	r.rep.Group(fmt.Sprintf("Roll back: deploy %d services on the previous credentials", len(targets)))
 	deps, err := rollout.Deploy(ctx, r.deps.ECS, targets, rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent}, r.deps.Now)
+	r.logDeployments(deps)
 	r.rep.EndGroup()
 	rb.Deployments = deps
 	if err != nil {

@@ -253,9 +253,7 @@ func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollou
 	defer r.rep.EndGroup()
 	deployments, err := rollout.Deploy(ctx, r.deps.ECS, targets, rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent}, r.deps.Now)
 	r.run.Deployments = deployments
-	for _, d := range deployments {
-		r.rep.Infof("%-20s new deployment %s (task definition %s, desired %d)", d.Service, d.DeploymentID, d.TaskDefinition, d.DesiredCount)
-	}
+	r.logDeployments(deployments)
 	if err != nil {
 		if r.run.Secret != nil && r.run.Secret.Changed {
 			err = fmt.Errorf("%w; a re-run with the same inputs deploys the services still on older tasks", err)
@@ -264,6 +262,13 @@ func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollou
 		return deployments, false
 	}
 	return deployments, true
+}
+
+// logDeployments says which deployment each service got.
+func (r *runner) logDeployments(deployments []rollout.Deployment) {
+	for _, d := range deployments {
+		r.rep.Infof("%-20s new deployment %s (task definition %s, desired %d)", d.Service, d.DeploymentID, d.TaskDefinition, d.DesiredCount)
+	}
 }
 
 // watch follows the deployments this run started and those it adopted from
