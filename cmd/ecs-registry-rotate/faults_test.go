@@ -127,7 +127,7 @@ var ecsRows = []faultRow{
 	// ListCommandInvocations is polled until the commands end or the
 	// timeout passes: a transient fault that lasts ends the wait at the
 	// timeout, with the last error.
-	{op: "ListCommandInvocations", phase: "preflight", step: report.StepECSConfig, resource: "command", waits: true, timeout: "3s"},
+	{op: "ListCommandInvocations", phase: "preflight", step: report.StepECSConfig, resource: "command", waits: true, timeout: "5s"},
 	{op: "SendCommand", phase: "apply", skip: 1, step: report.StepECSConfig, resource: "on instances"},
 	// The apply command has run on the instance when the fault hits: the
 	// run cannot learn its outcome, and must not say nothing changed.
@@ -139,9 +139,9 @@ var ecsRows = []faultRow{
 	{op: "DeleteParameter", phase: "release", skip: 1, warns: true},
 	{op: "GetParameter", phase: "release", warns: true},
 	{op: "UpdateService", phase: "first", step: report.StepDeploy, resource: "in cluster prod"},
-	{op: "DescribeServices", phase: "watch", skip: 1, step: report.StepRollout, resource: "in cluster prod", waits: true},
-	{op: "ListTasks", phase: "watch", step: report.StepRollout, resource: "started by deployment", waits: true},
-	{op: "DescribeTasks", phase: "watch", step: report.StepRollout, resource: "in cluster prod", waits: true},
+	{op: "DescribeServices", phase: "watch", skip: 1, step: report.StepRollout, resource: "in cluster prod", waits: true, timeout: "15s"},
+	{op: "ListTasks", phase: "watch", step: report.StepRollout, resource: "started by deployment", waits: true, timeout: "15s"},
+	{op: "DescribeTasks", phase: "watch", step: report.StepRollout, resource: "in cluster prod", waits: true, timeout: "15s"},
 }
 
 // notInARun are the table's actions no run in the matrix makes, and why.
