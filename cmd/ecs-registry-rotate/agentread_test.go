@@ -30,16 +30,7 @@ func TestECSConfigLongerKeyCapturesTheImages(t *testing.T) {
 	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
 	host := w.fake.RegistryHost()
-	cfg := configWithData(`{"` + host + `":` + dockercfgEntry(oldPassword) + `,"` + host + `/shop":` + dockercfgEntry(oldPassword) + `}`)
-	w.setConfig(t, 0, cfg)
-	r := w.run(t, w.inputs())
-	if r.code != 1 || slices.Contains(w.mutations(), "UpdateService") {
-		t.Fatalf("exit %d, mutations %v; want 1 and no service rolled", r.code, w.mutations())
-	}
-	if got := w.configs(t)[0]; got != cfg {
-		t.Errorf("ecs.config was changed:\n%s", got)
-	}
-	errLine := lineWith(r.stdout, "::error")
+	errLine := w.refusedWith(t, configWithData(`{"`+host+`":`+dockercfgEntry(oldPassword)+`,"`+host+`/shop":`+dockercfgEntry(oldPassword)+`}`))
 	for _, want := range []string{host + "/shop", w.webImage, "no instance was changed"} {
 		if !strings.Contains(errLine, want) && !strings.Contains(errLine, strings.ReplaceAll(want, ":", "%3A")) {
 			t.Errorf("the error does not name %q:\n%s", want, errLine)
@@ -63,16 +54,7 @@ func TestECSConfigMalformedMemberIsRefused(t *testing.T) {
 	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023})
 	host := w.fake.RegistryHost()
-	cfg := configWithData(`{"` + host + `":` + dockercfgEntry(oldPassword) + `,"quay.io":"not-an-object"}`)
-	w.setConfig(t, 0, cfg)
-	r := w.run(t, w.inputs())
-	if r.code != 1 || slices.Contains(w.mutations(), "UpdateService") {
-		t.Fatalf("exit %d, mutations %v; want 1 and no service rolled", r.code, w.mutations())
-	}
-	if got := w.configs(t)[0]; got != cfg {
-		t.Errorf("ecs.config was changed:\n%s", got)
-	}
-	errLine := lineWith(r.stdout, "::error")
+	errLine := w.refusedWith(t, configWithData(`{"`+host+`":`+dockercfgEntry(oldPassword)+`,"quay.io":"not-an-object"}`))
 	if !strings.Contains(errLine, "quay.io") || !strings.Contains(errLine, "auth-data-invalid") {
 		t.Errorf("the error does not name the member quay.io:\n%s", errLine)
 	}
@@ -163,4 +145,20 @@ func (w *ecsWorld) setConfig(t *testing.T, i int, text string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// refusedWith runs a rotation of instance 0 holding cfg, which the
+// preflight must refuse: exit 1, no service rolled, the file untouched. It
+// returns the run's error line.
+func (w *ecsWorld) refusedWith(t *testing.T, cfg string) string {
+	t.Helper()
+	w.setConfig(t, 0, cfg)
+	r := w.run(t, w.inputs())
+	if r.code != 1 || slices.Contains(w.mutations(), "UpdateService") {
+		t.Fatalf("exit %d, mutations %v; want 1 and no service rolled", r.code, w.mutations())
+	}
+	if got := w.configs(t)[0]; got != cfg {
+		t.Errorf("ecs.config was changed:\n%s", got)
+	}
+	return lineWith(r.stdout, "::error")
 }
