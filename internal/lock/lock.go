@@ -291,16 +291,20 @@ func (s *Set) release(ctx context.Context, r Resource) error {
 	case awserr.Code(err) == "ParameterNotFound":
 		return nil
 	case err != nil:
-		return fmt.Errorf("release the lock of %s: %w; it blocks other runs until %s unless deleted (aws ssm delete-parameter --name %s)",
-			r, err, s.o.Holder.Deadline.UTC().Format(time.RFC3339), name)
+		return s.notReleased(r, err)
 	case h.RunID != s.o.Holder.RunID:
 		s.o.Warn(fmt.Sprintf("the lock of %s was taken over by %s before this run ended; it is left to that run", r, h))
 		return nil
 	}
 	_, err = s.api.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(name)})
 	if err != nil && awserr.Code(err) != "ParameterNotFound" {
-		return fmt.Errorf("release the lock of %s: %w; it blocks other runs until %s unless deleted (aws ssm delete-parameter --name %s)",
-			r, awserr.Wrap(err, "ssm:DeleteParameter", "lock "+name), s.o.Holder.Deadline.UTC().Format(time.RFC3339), name)
+		return s.notReleased(r, awserr.Wrap(err, "ssm:DeleteParameter", "lock "+name))
 	}
 	return nil
+}
+
+// notReleased says that r's lock stays, until when, and how to delete it.
+func (s *Set) notReleased(r Resource, err error) error {
+	return fmt.Errorf("release the lock of %s: %w; it blocks other runs until %s unless deleted (aws ssm delete-parameter --name %s)",
+		r, err, s.o.Holder.Deadline.UTC().Format(time.RFC3339), r.Parameter())
 }

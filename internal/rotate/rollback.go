@@ -128,22 +128,23 @@ func serviceOrARN(t rollout.Target) string {
 // cancelled ecs-config run left, and where they are.
 func (r *runner) restoreInstancesByHand() string {
 	var ids []string
-	backup := "/etc/ecs/ecs.config.ecs-registry-rotate-" + r.runID + ".bak"
 	for _, in := range r.run.Instances {
 		if in.FileChanged || in.MaybeChanged {
 			ids = append(ids, in.EC2InstanceID)
 		}
 	}
-	for _, o := range r.ecsRes.Instances {
-		if o.Backup != "" && strings.HasSuffix(o.Backup, ".ecs-registry-rotate-"+r.runID+".bak") {
-			backup = o.Backup // the real path, when /etc/ecs/ecs.config is a symlink
-			break
-		}
-	}
 	if len(ids) == 0 {
 		return ""
 	}
-	config := strings.TrimSuffix(backup, ".ecs-registry-rotate-"+r.runID+".bak")
+	suffix := ".ecs-registry-rotate-" + r.runID + ".bak"
+	config := "/etc/ecs/ecs.config"
+	for _, o := range r.ecsRes.Instances {
+		if strings.HasSuffix(o.Backup, suffix) {
+			config = strings.TrimSuffix(o.Backup, suffix) // the real path, when /etc/ecs/ecs.config is a symlink
+			break
+		}
+	}
+	backup := config + suffix
 	return fmt.Sprintf("on instances %s, where %s exists, copy it over %s (keeping that file's mode and owner) and restart the ECS agent (systemctl restart ecs; on Amazon Linux 1: stop ecs; start ecs), then force a new deployment of the services",
 		strings.Join(ids, ", "), backup, config)
 }
