@@ -108,7 +108,7 @@ type result struct {
 func (w *world) defaultInputs() map[string]string {
 	return map[string]string{
 		"cluster": "prod", "secret-id": "prod/registry", "username": user, "password": newPassword,
-		"registry": w.fake.RegistryHost(), "poll-interval": "100ms", "timeout": "20s",
+		"registry": w.fake.RegistryHost(), "poll-interval": "100ms", "timeout": testenv.ScaleString(20 * time.Second),
 	}
 }
 

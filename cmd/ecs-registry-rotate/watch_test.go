@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 type failedTaskOutput struct {
@@ -48,7 +49,7 @@ func TestPullFailureFailsFast(t *testing.T) {
 	if r.code != 1 || r.outputs["result"] != "failed" {
 		t.Fatalf("exit %d result %q, want 1 failed", r.code, r.outputs["result"])
 	}
-	if r.took > 10*time.Second {
+	if r.took > testenv.Scale(10*time.Second) {
 		t.Errorf("took %s to fail; fail-fast should end within a poll of the first failed task", r.took)
 	}
 	tasks := decodeFailedTasks(t, r.outputs["failed-tasks"])
@@ -146,7 +147,7 @@ func TestTimeoutReportsHowFarEachServiceGot(t *testing.T) {
 			t.Errorf("timeout annotation lacks %q: %s", want, annotation)
 		}
 	}
-	if r.took > 8*time.Second {
+	if r.took > testenv.Scale(8*time.Second) {
 		t.Errorf("a 1.5 s timeout took %s", r.took)
 	}
 }
