@@ -21,30 +21,29 @@ const (
 	TransportInline    = "inline"
 )
 
-// Config is every input of the contract, parsed and validated. It is built once
-// by Load and never changed afterwards.
+// Config is every input of the contract, parsed and validated, grouped by
+// the concern that reads it: each step of the pipeline takes only its part
+// (the store of credentials its own, the rollout its own). Load builds it
+// once and it never changes afterwards. The parts are embedded so that a
+// field is also reachable from the whole (cfg.Timeout is cfg.Rollout.Timeout).
 type Config struct {
-	AuthMode              AuthMode
-	SecretID              string
-	Username              string
-	Password              string
-	Registry              string
-	ECSConfigAuthType     string // "dockercfg" or "docker"
-	Cluster               string
-	Services              []string // blanks and duplicates removed, order kept
-	ForceNewDeployment    bool
-	MinimumHealthyPercent *int32 // nil: leave the services' value as it is
-	Wait                  bool
-	Timeout               time.Duration
-	PollInterval          time.Duration
-	FailFast              bool
-	RestartAgent          bool
-	ECSConfigTransport    string // TransportParameter or TransportInline
-	VerifyCredentials     bool
-	DryRun                bool
-	RollbackOnFailure     bool
-	RoleToAssume          string
-	AWSRegion             string
+	Common
+	Credentials
+	SecretStore
+	ECSConfigStore
+	Rollout
+}
+
+// Common are the inputs of every run, whatever the store.
+type Common struct {
+	// AuthMode picks the store of credentials, once, where a run starts.
+	AuthMode          AuthMode
+	Cluster           string
+	Services          []string // blanks and duplicates removed, order kept
+	VerifyCredentials bool
+	DryRun            bool
+	RoleToAssume      string
+	AWSRegion         string
 
 	// OutputFile is --output-file: where a CLI run writes its outputs as JSON.
 	OutputFile string
@@ -57,16 +56,46 @@ type Config struct {
 	Warnings []string
 }
 
+// Credentials are the new registry credentials and the registry they are for.
+type Credentials struct {
+	Username string
+	Password string
+	Registry string
+}
+
+// SecretStore is what the secrets-manager store reads.
+type SecretStore struct {
+	SecretID string
+}
+
+// ECSConfigStore is what the ecs-config store reads.
+type ECSConfigStore struct {
+	ECSConfigAuthType  string // "dockercfg" or "docker"
+	ECSConfigTransport string // TransportParameter or TransportInline
+	RestartAgent       bool
+}
+
+// Rollout is what the deploy, the watch and the rollback read.
+type Rollout struct {
+	ForceNewDeployment    bool
+	MinimumHealthyPercent *int32 // nil: leave the services' value as it is
+	Wait                  bool
+	Timeout               time.Duration
+	PollInterval          time.Duration
+	FailFast              bool
+	RollbackOnFailure     bool
+}
+
 // Refer names inputs in a message the way the user gives them: under
 // Actions by the input's name ("the services input", "the secret-id and
 // services inputs"), anywhere else by the flag ("--services", "--secret-id
 // and --services"), so that a hint never sends a terminal user looking for
 // an "input".
-func (c Config) Refer(names ...string) string { return refer(c.InActions, names...) }
+func (c Common) Refer(names ...string) string { return refer(c.InActions, names...) }
 
 // Setting is an input with a value, as the user would write it: under
 // Actions "auth-mode: secrets-manager", elsewhere "--auth-mode secrets-manager".
-func (c Config) Setting(name, value string) string { return setting(c.InActions, name, value) }
+func (c Common) Setting(name, value string) string { return setting(c.InActions, name, value) }
 
 func refer(inActions bool, names ...string) string {
 	shown := make([]string, len(names))

@@ -73,21 +73,11 @@ func problemsOf(t *testing.T, err error) Problems {
 func TestDefaults(t *testing.T) {
 	got := mustLoad(t, nil, requiredEnv())
 	want := Config{
-		AuthMode:           ModeSecretsManager,
-		SecretID:           "registry/dockerhub",
-		Username:           "robot",
-		Password:           testPassword,
-		Registry:           "https://index.docker.io/v1/",
-		ECSConfigAuthType:  "dockercfg",
-		Cluster:            "prod",
-		ForceNewDeployment: true,
-		Wait:               true,
-		Timeout:            15 * time.Minute,
-		PollInterval:       5 * time.Second,
-		FailFast:           true,
-		RestartAgent:       true,
-		ECSConfigTransport: TransportParameter,
-		VerifyCredentials:  true,
+		Common:         Common{AuthMode: ModeSecretsManager, Cluster: "prod", VerifyCredentials: true},
+		Credentials:    Credentials{Username: "robot", Password: testPassword, Registry: "https://index.docker.io/v1/"},
+		SecretStore:    SecretStore{SecretID: "registry/dockerhub"},
+		ECSConfigStore: ECSConfigStore{ECSConfigAuthType: "dockercfg", ECSConfigTransport: TransportParameter, RestartAgent: true},
+		Rollout:        Rollout{ForceNewDeployment: true, Wait: true, Timeout: 15 * time.Minute, PollInterval: 5 * time.Second, FailFast: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -122,28 +112,20 @@ var allSet = map[string]string{
 func allSetConfig() Config {
 	fifty := int32(50)
 	return Config{
-		AuthMode:              ModeECSConfig,
-		SecretID:              allSet[inSecretID],
-		Username:              "robot",
-		Password:              testPassword,
-		Registry:              "ghcr.io",
-		ECSConfigAuthType:     "docker",
-		Cluster:               allSet[inCluster],
-		Services:              []string{"web", "worker", "arn:aws:ecs:eu-west-1:123456789012:service/prod/api"},
-		ForceNewDeployment:    false,
-		MinimumHealthyPercent: &fifty,
-		Wait:                  false,
-		Timeout:               30 * time.Minute,
-		PollInterval:          10 * time.Second,
-		FailFast:              false,
-		RestartAgent:          false,
-		ECSConfigTransport:    TransportInline,
-		VerifyCredentials:     false,
-		DryRun:                true,
-		RollbackOnFailure:     true,
-		RoleToAssume:          allSet[inRoleToAssume],
-		AWSRegion:             "eu-west-1",
-		Warnings:              []string{"--secret-id is ignored in ecs-config mode"},
+		Common: Common{
+			AuthMode: ModeECSConfig, Cluster: allSet[inCluster],
+			Services:     []string{"web", "worker", "arn:aws:ecs:eu-west-1:123456789012:service/prod/api"},
+			DryRun:       true,
+			RoleToAssume: allSet[inRoleToAssume], AWSRegion: "eu-west-1",
+			Warnings: []string{"--secret-id is ignored in ecs-config mode"},
+		},
+		Credentials:    Credentials{Username: "robot", Password: testPassword, Registry: "ghcr.io"},
+		SecretStore:    SecretStore{SecretID: allSet[inSecretID]},
+		ECSConfigStore: ECSConfigStore{ECSConfigAuthType: "docker", ECSConfigTransport: TransportInline},
+		Rollout: Rollout{
+			MinimumHealthyPercent: &fifty, Timeout: 30 * time.Minute, PollInterval: 10 * time.Second,
+			RollbackOnFailure: true,
+		},
 	}
 }
 

@@ -55,7 +55,7 @@ type loader struct {
 }
 
 func (l *loader) config() Config {
-	c := Config{InActions: l.inActions}
+	c := Config{Common: Common{InActions: l.inActions}}
 	c.AuthMode = AuthMode(l.oneOf(inAuthMode, string(ModeSecretsManager), string(ModeECSConfig)))
 	c.SecretID = l.secretID(c.AuthMode)
 	c.Username = l.username()

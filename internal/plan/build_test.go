@@ -16,11 +16,40 @@ import (
 )
 
 func secretsConfig(services ...string) inputs.Config {
-	return inputs.Config{AuthMode: inputs.ModeSecretsManager, SecretID: "prod/registry", Cluster: "prod", Services: services, ForceNewDeployment: true}
+	return inputs.Config{
+		Common:      inputs.Common{AuthMode: inputs.ModeSecretsManager, Cluster: "prod", Services: services},
+		SecretStore: inputs.SecretStore{SecretID: "prod/registry"},
+		Rollout:     inputs.Rollout{ForceNewDeployment: true},
+	}
 }
 
 func ecsConfig(registry string, services ...string) inputs.Config {
-	return inputs.Config{AuthMode: inputs.ModeECSConfig, Registry: registry, ECSConfigAuthType: "dockercfg", Cluster: "prod", Services: services, ForceNewDeployment: true}
+	return inputs.Config{
+		Common:         inputs.Common{AuthMode: inputs.ModeECSConfig, Cluster: "prod", Services: services},
+		Credentials:    inputs.Credentials{Registry: registry},
+		ECSConfigStore: inputs.ECSConfigStore{ECSConfigAuthType: "dockercfg"},
+		Rollout:        inputs.Rollout{ForceNewDeployment: true},
+	}
+}
+
+// built is a plan with its store's target, whichever store cfg names.
+type built struct {
+	Plan
+	Fleet
+	Secret Secret
+}
+
+func (b built) JudgeKeys(keysAfter []string) error { return b.Fleet.JudgeKeys(b.Services, keysAfter) }
+
+// Build plans as the store that cfg names would.
+func Build(ctx context.Context, cfg inputs.Config, api ECS, sm Secrets, ssmAPI SSM) (built, error) {
+	scope := Scope{Common: cfg.Common, ForceNewDeployment: cfg.ForceNewDeployment}
+	if cfg.AuthMode == inputs.ModeECSConfig {
+		p, f, err := ForFleet(ctx, scope, cfg.Credentials, cfg.ECSConfigAuthType, api, ssmAPI)
+		return built{Plan: p, Fleet: f}, err
+	}
+	p, s, err := ForSecret(ctx, scope, cfg.SecretID, api, sm)
+	return built{Plan: p, Secret: s}, err
 }
 
 func names(services []Service) []string {

@@ -27,6 +27,16 @@ const (
 	ssmInstanceBatch = 50
 )
 
+// Fleet is the ecs-config store's target: the registry key its entry of
+// ECS_ENGINE_AUTH_DATA is written under, and the cluster's ACTIVE container
+// instances, every one of which the plan found fit to rewrite.
+type Fleet struct {
+	// RegistryKey is registryauth.Key of the registry input (host[:port],
+	// host[:port]/path, or Docker Hub's key): the rotated key.
+	RegistryKey string
+	Instances   []Instance
+}
+
 // The init systems that restart the ECS agent (ecs-init: systemctl on AL2 and AL2023, upstart on AL1).
 const (
 	InitSystemd = "systemd" // Amazon Linux 2 and 2023: systemctl restart ecs
@@ -225,7 +235,7 @@ func orUnknown(s string) string {
 // checkInstances refuses, in one error, an empty cluster and every instance
 // whose ecs.config the action cannot rewrite: a half-rotated fleet pulls with
 // two sets of credentials.
-func checkInstances(cfg inputs.Config, instances []Instance) error {
+func checkInstances(cfg inputs.Common, instances []Instance) error {
 	cluster := cfg.Cluster
 	if len(instances) == 0 {
 		return fmt.Errorf("cluster %s has no ACTIVE container instance, so there is no ecs.config to rotate (Fargate tasks never read one); nothing was changed: check %s, or use %s for Fargate services",

@@ -2,8 +2,9 @@
 // its current value (secrets-manager mode) or the container instances and the
 // registry key (ecs-config mode), the services that pull with those
 // credentials, their images. The plan is computed once, printed in every run,
-// and is all that a dry run does. Build refuses, before anything is written,
-// a rotation that no service would use.
+// and is all that a dry run does. ForSecret and ForFleet, one per store of
+// credentials, refuse before anything is written a rotation that no service
+// would use.
 package plan
 
 import (
@@ -44,19 +45,22 @@ type Secrets interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// Plan is what the rotation will touch.
+// Plan is what every rotation touches, whatever the store of credentials:
+// the cluster and the services that pull with the credentials. The store's
+// own target (the secret, or the fleet of container instances) is returned
+// beside it by ForSecret or ForFleet, and the store keeps it.
 type Plan struct {
-	Cluster string // as the cluster input gave it
-	Secret  Secret // secrets-manager mode
-	// RegistryKey is, in ecs-config mode, the key written to
-	// ECS_ENGINE_AUTH_DATA, the rotated key: registryauth.Key of the
-	// registry input (host[:port], host[:port]/path, or Docker Hub's key).
-	RegistryKey string
-	// Instances are, in ecs-config mode, the cluster's ACTIVE container
-	// instances, every one of which the plan found fit to rewrite.
-	Instances []Instance
-	Services  []Service
-	Warnings  []string
+	Cluster  string // as the cluster input gave it
+	Services []Service
+	Warnings []string
+}
+
+// Scope is what every plan reads, whatever the store.
+type Scope struct {
+	inputs.Common
+	// ForceNewDeployment: the services will be rolled, so the plan refuses
+	// those that UpdateService cannot force.
+	ForceNewDeployment bool
 }
 
 // Container is one container of a service's current task definition.
@@ -72,7 +76,7 @@ type Container struct {
 	// container has no repositoryCredentials, and the service is not on
 	// Fargate (which has no ecs.config). Whether another key an instance
 	// holds captures the image instead, only the instance's keys tell
-	// (Plan.JudgeKeys).
+	// (Fleet.JudgeKeys).
 	UsesECSConfig bool
 }
 
@@ -136,23 +140,23 @@ func (s Service) AffectedImages() []string {
 	return images
 }
 
-// JudgeKeys says, in ecs-config mode, whether an ECS agent holding keysAfter
-// (the member names of ECS_ENGINE_AUTH_DATA after the rewrite, as an
-// instance's preflight reports them, decoded) will pull every affected image
-// of every planned service with RegistryKey's credentials. Its error wraps
+// JudgeKeys says whether an ECS agent holding keysAfter (the member names of
+// ECS_ENGINE_AUTH_DATA after the rewrite, as an instance's preflight reports
+// them, decoded) will pull every affected image of services with
+// RegistryKey's credentials. Its error wraps
 // the *registryauth.JudgeError, which names each key that captures images,
 // each image no key matches and each image whose key the agent picks at
 // random, and says which services pull those images.
-func (p Plan) JudgeKeys(keysAfter []string) error {
+func (f Fleet) JudgeKeys(services []Service, keysAfter []string) error {
 	var images []string
-	for _, s := range p.Services {
+	for _, s := range services {
 		for _, image := range s.AffectedImages() {
 			if !slices.Contains(images, image) {
 				images = append(images, image)
 			}
 		}
 	}
-	err := registryauth.Judge(keysAfter, p.RegistryKey, images)
+	err := registryauth.Judge(keysAfter, f.RegistryKey, images)
 	var je *registryauth.JudgeError
 	if !errors.As(err, &je) {
 		return err
@@ -164,106 +168,94 @@ func (p Plan) JudgeKeys(keysAfter []string) error {
 	for image := range je.Ambiguous {
 		faulty = append(faulty, image)
 	}
-	var services []string
-	for _, s := range p.Services {
+	var names []string
+	for _, s := range services {
 		if slices.ContainsFunc(s.AffectedImages(), func(image string) bool { return slices.Contains(faulty, image) }) {
-			services = append(services, s.Name)
+			names = append(names, s.Name)
 		}
 	}
-	if len(services) == 0 {
+	if len(names) == 0 {
 		return err
 	}
-	return fmt.Errorf("%w (services that pull these images: %s)", err, strings.Join(services, ", "))
+	return fmt.Errorf("%w (services that pull these images: %s)", err, strings.Join(names, ", "))
 }
 
-// Build reads what the rotation described by cfg touches. It changes nothing.
-// ssmAPI is read in ecs-config mode only (it may be nil in secrets-manager
-// mode). It returns an error, so that nothing is written, when no planned
-// service pulls with the credentials being rotated, and in ecs-config mode
-// when the cluster has no container instance or any instance cannot be
-// rewritten.
-func Build(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets, ssmAPI SSM) (Plan, error) {
-	var (
-		p   Plan
-		err error
-	)
-	switch cfg.AuthMode {
-	case inputs.ModeSecretsManager:
-		p, err = buildSecretsManager(ctx, cfg, ecsAPI, sm)
-	case inputs.ModeECSConfig:
-		p, err = buildECSConfig(ctx, cfg, ecsAPI, ssmAPI)
-	default:
-		return Plan{}, fmt.Errorf("auth-mode %q is not one of %s, %s", cfg.AuthMode, inputs.ModeSecretsManager, inputs.ModeECSConfig)
-	}
+// ForSecret plans a rotation of secret secretID: it reads the secret and the
+// services of the cluster whose task definitions name it in
+// repositoryCredentials. It changes nothing, and returns an error, so that
+// nothing is written, when no planned service pulls with the secret.
+func ForSecret(ctx context.Context, scope Scope, secretID string, ecsAPI ECS, sm Secrets) (Plan, Secret, error) {
+	secret, err := readSecret(ctx, sm, secretID)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, Secret{}, err
 	}
-	if cfg.ForceNewDeployment {
-		if err := checkControllers(cfg, p.Services); err != nil {
-			return Plan{}, err
-		}
+	p := Plan{Cluster: scope.Cluster}
+	d := discovery{api: ecsAPI, cluster: scope.Cluster, consumers: secretConsumers{secret}, refer: scope.Refer}
+	if p.Services, p.Warnings, err = d.services(ctx, scope.Services); err != nil {
+		return Plan{}, Secret{}, err
 	}
-	return p, nil
+	if err := checkControllers(scope, p.Services); err != nil {
+		return Plan{}, Secret{}, err
+	}
+	return p, secret, nil
 }
 
-func buildSecretsManager(ctx context.Context, cfg inputs.Config, ecsAPI ECS, sm Secrets) (Plan, error) {
-	p := Plan{Cluster: cfg.Cluster}
-	var err error
-	if p.Secret, err = readSecret(ctx, sm, cfg.SecretID); err != nil {
-		return Plan{}, err
-	}
-	d := discovery{api: ecsAPI, cluster: cfg.Cluster, secret: p.Secret, refer: cfg.Refer}
-	p.Services, p.Warnings, err = d.services(ctx, cfg.Services)
-	if err != nil {
-		return Plan{}, err
-	}
-	return p, nil
-}
-
-func buildECSConfig(ctx context.Context, cfg inputs.Config, ecsAPI ECS, ssmAPI SSM) (Plan, error) {
+// ForFleet plans a rotation of the ECS_ENGINE_AUTH_DATA entry of creds'
+// registry in ecs.config on the cluster's container instances: it reads the
+// instances and the services whose images the agent pulls with that entry.
+// It changes nothing, and returns an error when no planned service pulls
+// with the entry, when the cluster has no container instance, or when any
+// instance cannot be rewritten.
+func ForFleet(ctx context.Context, scope Scope, creds inputs.Credentials, authType string, ecsAPI ECS, ssmAPI SSM) (Plan, Fleet, error) {
 	if ssmAPI == nil {
-		return Plan{}, errors.New("ecs-config mode needs a Systems Manager client to read the container instances")
+		return Plan{}, Fleet{}, errors.New("ecs-config mode needs a Systems Manager client to read the container instances")
 	}
-	key, changed := registryauth.Key(cfg.Registry)
+	key, changed := registryauth.Key(creds.Registry)
 	if registryauth.IsECR(key) {
-		return Plan{}, fmt.Errorf("registry %s is an Amazon ECR registry: the ECS agent pulls ECR images with an ECR token for the task (the instance role or the task execution role), never with ECS_ENGINE_AUTH_DATA, so there is nothing to rotate in ecs.config; grant ECR pull permissions to the role instead", key)
+		return Plan{}, Fleet{}, fmt.Errorf("registry %s is an Amazon ECR registry: the ECS agent pulls ECR images with an ECR token for the task (the instance role or the task execution role), never with ECS_ENGINE_AUTH_DATA, so there is nothing to rotate in ecs.config; grant ECR pull permissions to the role instead", key)
 	}
-	if cfg.Username != "" && cfg.Password != "" {
+	if creds.Username != "" && creds.Password != "" {
 		// The auth data must be writable before anything is: Entry refuses
 		// what the agent would misread (a ":" in a dockercfg user name).
-		if _, err := registryauth.Entry(cfg.ECSConfigAuthType, cfg.Username, cfg.Password); err != nil {
-			return Plan{}, err
+		if _, err := registryauth.Entry(authType, creds.Username, creds.Password); err != nil {
+			return Plan{}, Fleet{}, err
 		}
 	}
-	p := Plan{Cluster: cfg.Cluster, RegistryKey: key}
+	p := Plan{Cluster: scope.Cluster}
 	if changed {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("registry %s is written to ECS_ENGINE_AUTH_DATA as %s: that is the key under which the ECS agent looks up the images of this registry (Docker Hub is always %s; other registries are host[:port] and any path, lower case, without scheme or trailing slash)", cfg.Registry, key, registryauth.DockerHubKey))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("registry %s is written to ECS_ENGINE_AUTH_DATA as %s: that is the key under which the ECS agent looks up the images of this registry (Docker Hub is always %s; other registries are host[:port] and any path, lower case, without scheme or trailing slash)", creds.Registry, key, registryauth.DockerHubKey))
 	}
-	instances, err := readInstances(ctx, ecsAPI, ssmAPI, cfg.Cluster)
+	instances, err := readInstances(ctx, ecsAPI, ssmAPI, scope.Cluster)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, Fleet{}, err
 	}
-	d := discovery{api: ecsAPI, cluster: cfg.Cluster, registryKey: key, refer: cfg.Refer}
-	services, warnings, servicesErr := d.services(ctx, cfg.Services)
+	d := discovery{api: ecsAPI, cluster: scope.Cluster, consumers: fleetConsumers{key}, refer: scope.Refer}
+	services, warnings, servicesErr := d.services(ctx, scope.Services)
 	if servicesErr != nil && !errors.Is(servicesErr, ErrNoConsumers) {
-		return Plan{}, servicesErr
+		return Plan{}, Fleet{}, servicesErr
 	}
-	instancesErr := checkInstances(cfg, instances)
+	instancesErr := checkInstances(scope.Common, instances)
 	switch {
 	case instancesErr != nil && servicesErr != nil:
-		return Plan{}, fmt.Errorf("%w; and %w", instancesErr, servicesErr)
+		return Plan{}, Fleet{}, fmt.Errorf("%w; and %w", instancesErr, servicesErr)
 	case instancesErr != nil:
-		return Plan{}, instancesErr
+		return Plan{}, Fleet{}, instancesErr
 	case servicesErr != nil:
-		return Plan{}, servicesErr
+		return Plan{}, Fleet{}, servicesErr
 	}
-	p.Instances, p.Services, p.Warnings = instances, services, append(p.Warnings, warnings...)
-	return p, nil
+	p.Services, p.Warnings = services, append(p.Warnings, warnings...)
+	if err := checkControllers(scope, p.Services); err != nil {
+		return Plan{}, Fleet{}, err
+	}
+	return p, Fleet{RegistryKey: key, Instances: instances}, nil
 }
 
 // checkControllers refuses services that UpdateService cannot force, before
 // anything is written: a half-done rotation is worse than none.
-func checkControllers(cfg inputs.Config, services []Service) error {
+func checkControllers(scope Scope, services []Service) error {
+	if !scope.ForceNewDeployment {
+		return nil
+	}
 	var blocked []string
 	for _, s := range services {
 		if s.Controller == ecstypes.DeploymentControllerTypeCodeDeploy || s.Controller == ecstypes.DeploymentControllerTypeExternal {
@@ -274,17 +266,18 @@ func checkControllers(cfg inputs.Config, services []Service) error {
 		return nil
 	}
 	return fmt.Errorf("cannot force a new deployment of %s: UpdateService cannot roll services with a CODE_DEPLOY or EXTERNAL deployment controller; leave them out of %s and deploy them through their controller",
-		strings.Join(blocked, ", "), cfg.Refer("services"))
+		strings.Join(blocked, ", "), scope.Refer("services"))
 }
 
-// Stale returns the services whose PRIMARY deployment started before the
-// secret's current version was made: their tasks pulled with older
-// credentials, so an unchanged secret still leaves them to roll. Where AWS
-// gave no time, nothing is known to be stale and a re-run stays a no-op.
-func (p Plan) Stale() []Service {
+// DeployedBefore returns the services whose PRIMARY deployment started
+// before written, when the credentials they pull with were last written:
+// their tasks pulled with older credentials, so credentials already in place
+// still leave them to roll. Where AWS gave no time (or written is zero),
+// nothing is known to be stale and a re-run stays a no-op.
+func (p Plan) DeployedBefore(written time.Time) []Service {
 	var stale []Service
 	for _, s := range p.Services {
-		if !s.DeployedAt.IsZero() && !p.Secret.Created.IsZero() && s.DeployedAt.Before(p.Secret.Created) {
+		if !s.DeployedAt.IsZero() && !written.IsZero() && s.DeployedAt.Before(written) {
 			stale = append(stale, s)
 		}
 	}

@@ -22,18 +22,17 @@ func TestSecretMatches(t *testing.T) {
 	}
 }
 
-func TestStale(t *testing.T) {
+func TestDeployedBefore(t *testing.T) {
 	created := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	p := Plan{Secret: Secret{Created: created}, Services: []Service{
+	p := Plan{Services: []Service{
 		{Name: "before", DeployedAt: created.Add(-time.Minute)},
 		{Name: "after", DeployedAt: created.Add(time.Minute)},
 		{Name: "unknown"},
 	}}
-	if got := p.Stale(); len(got) != 1 || got[0].Name != "before" {
-		t.Errorf("Stale() = %+v, want only the service deployed before the secret's version", got)
+	if got := p.DeployedBefore(created); len(got) != 1 || got[0].Name != "before" {
+		t.Errorf("DeployedBefore() = %+v, want only the service deployed before the secret's version", got)
 	}
-	p.Secret.Created = time.Time{}
-	if got := p.Stale(); len(got) != 0 {
+	if got := p.DeployedBefore(time.Time{}); len(got) != 0 {
 		t.Errorf("without the secret's time nothing is known stale; got %+v", got)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
-	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/registryauth"
 )
 
 // describeBatch is DescribeServices' limit of services a call.
@@ -28,11 +27,9 @@ const taskDefinitionReaders = 8
 type discovery struct {
 	api     ECS
 	cluster string // name or ARN, as given
-	// One of the two, by mode: the secret that task definitions name in
-	// repositoryCredentials (secrets-manager), or the registry key that the
-	// agent matches images to (ecs-config).
-	secret      Secret
-	registryKey string
+	// consumers recognise the containers that pull with the store's
+	// credentials, and word what the plan says about them.
+	consumers consumers
 	// refer names inputs in a hint as the user gives them: "the services
 	// input" under Actions, "--services" on a command line.
 	refer func(names ...string) string
@@ -112,12 +109,7 @@ func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
 	return using, warnings, nil
 }
 
-func (d discovery) unusedWarning(s Service) string {
-	if d.registryKey != "" {
-		return fmt.Sprintf("service %s pulls no image of registry %s with the container instances' ecs.config credentials (task definition %s: no container whose image the ECS agent matches to that key without repositoryCredentials): a new deployment will not change how it pulls", s.Name, d.registryKey, s.TaskDefinition)
-	}
-	return fmt.Sprintf("service %s does not name secret %s in repositoryCredentials of task definition %s: a new deployment will not change how it pulls", s.Name, d.secret.Name, s.TaskDefinition)
-}
+func (d discovery) unusedWarning(s Service) string { return d.consumers.unused(s) }
 
 // noListedConsumer refuses a rotation whose listed services all ignore the
 // credentials.
@@ -126,12 +118,7 @@ func (d discovery) noListedConsumer(services []Service) error {
 	for _, s := range services {
 		read = append(read, fmt.Sprintf("%s (task definition %s)", s.Name, awsname.Short(s.TaskDefinition)))
 	}
-	if d.registryKey != "" {
-		return fmt.Errorf("%w: in cluster %s, none of the listed services %s has a container whose image the ECS agent matches to registry key %s and that has no repositoryCredentials, so none pulls with the ecs.config credentials; nothing was changed: check %s",
-			ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.registryKey, d.refer("registry", "services"))
-	}
-	return fmt.Errorf("%w: in cluster %s, none of the listed services %s names secret %s in repositoryCredentials of its current task definition; nothing was written: check %s",
-		ErrNoConsumers, d.cluster, strings.Join(read, ", "), d.secret.Name, d.refer("secret-id", "services"))
+	return d.consumers.noneListed(d.cluster, strings.Join(read, ", "), d.refer)
 }
 
 // noDiscoveredConsumer refuses a rotation that no service of the cluster
@@ -141,12 +128,7 @@ func (d discovery) noDiscoveredConsumer(examined int) error {
 	if examined == 0 {
 		how = "the cluster has no services (ListServices returned none)"
 	}
-	if d.registryKey != "" {
-		return fmt.Errorf("%w: no service of cluster %s pulls images of registry key %s with the container instances' ecs.config credentials: %s, and none has a container whose image the ECS agent matches to that key without repositoryCredentials (Fargate services never use ecs.config); nothing was changed: check %s (Docker Hub is %s), and %s",
-			ErrNoConsumers, d.cluster, d.registryKey, how, d.refer("registry"), registryauth.DockerHubKey, d.refer("cluster", "aws-region"))
-	}
-	return fmt.Errorf("%w: no service of cluster %s pulls with secret %s: %s, and none names the secret in repositoryCredentials; nothing was written: check %s",
-		ErrNoConsumers, d.cluster, d.secret.Name, how, d.refer("secret-id", "cluster", "aws-region"))
+	return d.consumers.noneFound(d.cluster, how, d.refer)
 }
 
 // describe reads services in batches of ten; missing lists those ECS does not
@@ -184,8 +166,8 @@ func (d discovery) describe(ctx context.Context, services []string) (found []ecs
 }
 
 // withContainers reads each distinct task definition once, a few at a time.
-// In ecs-config mode, services on Fargate keep their matching containers
-// unmarked (Fargate has no ecs.config), with a warning.
+// Services on Fargate are left to the consumers, which may unmark them
+// (Fargate has no ecs.config) with a warning.
 func (d discovery) withContainers(ctx context.Context, described []ecstypes.Service) ([]Service, []string, error) {
 	defs, err := d.taskDefinitions(ctx, described)
 	if err != nil {
@@ -195,12 +177,11 @@ func (d discovery) withContainers(ctx context.Context, described []ecstypes.Serv
 	var warnings []string
 	for _, s := range described {
 		containers := defs[aws.ToString(s.TaskDefinition)]
-		if onFargate(s) && slices.ContainsFunc(containers, func(c Container) bool { return c.UsesECSConfig }) {
-			containers = slices.Clone(containers)
-			for i := range containers {
-				containers[i].UsesECSConfig = false
+		if onFargate(s) {
+			var warning string
+			if containers, warning = d.consumers.onFargate(aws.ToString(s.ServiceName), containers); warning != "" {
+				warnings = append(warnings, warning)
 			}
-			warnings = append(warnings, fmt.Sprintf("service %s runs on Fargate, which has no ecs.config: its images of registry %s are pulled without these credentials; give its containers repositoryCredentials (auth-mode secrets-manager) instead", aws.ToString(s.ServiceName), d.registryKey))
 		}
 		services = append(services, d.service(s, containers))
 	}
@@ -281,12 +262,9 @@ func (d discovery) containers(ctx context.Context, taskDefinition string) ([]Con
 		if c.RepositoryCredentials != nil {
 			ref = aws.ToString(c.RepositoryCredentials.CredentialsParameter)
 		}
-		image := aws.ToString(c.Image)
-		containers = append(containers, Container{
-			Name: aws.ToString(c.Name), Image: image,
-			UsesSecret:    d.secret.Matches(ref),
-			UsesECSConfig: d.registryKey != "" && ref == "" && registryauth.Affects(d.registryKey, image),
-		})
+		container := Container{Name: aws.ToString(c.Name), Image: aws.ToString(c.Image)}
+		d.consumers.mark(&container, ref)
+		containers = append(containers, container)
 	}
 	return containers, nil
 }

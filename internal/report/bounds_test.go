@@ -47,14 +47,15 @@ func TestHugeOutsideTextIsBounded(t *testing.T) {
 	task := failedTask("web", "t1", huge)
 	task.Containers[0].Image = "registry.example.com/" + huge
 	run := Run{Result: ResultFailed, Mode: "ecs-config", Cluster: "prod",
-		Plan: &plan.Plan{Cluster: "prod", RegistryKey: "ghcr.io", Warnings: []string{huge},
+		Plan: &plan.Plan{Cluster: "prod", Warnings: []string{huge},
 			Services: []plan.Service{{Name: "web", Containers: []plan.Container{{Name: "web", Image: huge, UsesECSConfig: true}}}}},
-		Verify:    []verify.ImageResult{{Image: huge, Registry: "ghcr.io", Status: "denied", Detail: huge}},
-		Instances: []Instance{{EC2InstanceID: "i-1", Status: "failed", Detail: huge, CommandID: huge}},
+		Verify: []verify.ImageResult{{Image: huge, Registry: "ghcr.io", Status: "denied", Detail: huge}},
+		Store: &FleetStored{Planned: plan.Fleet{RegistryKey: "ghcr.io"},
+			Instances: []Instance{{EC2InstanceID: "i-1", Status: "failed", Detail: huge, CommandID: huge}}},
 		Watch: &rollout.Result{FailedTasks: []rollout.FailedTask{task},
 			Services: []rollout.ServiceResult{{Service: "web", State: rollout.StateFailed, Reason: huge, DeploymentID: "ecs-svc/1"}}},
 		Failure: &Failure{Step: StepRollout, Resource: "service web", Err: fmt.Errorf("%w: %s", ErrNotRolledOut, huge)}}
-	rep.Plan(*run.Plan, "ghcr.io")
+	rep.Plan(*run.Plan, run.Store)
 	rep.Infof("instance i-1: %s", huge)
 	rep.Warningf("%v", errors.New(huge))
 	if err := rep.Finish(run); err != nil {

@@ -58,8 +58,8 @@ func (r *Reporter) annotate(run Run) {
 	default:
 		r.Errorf(run.Failure.Step+" failed", "%s", own(text))
 	}
-	if rb := run.Rollback; rb != nil {
-		r.annotateRollback(*rb)
+	if run.Rollback != nil {
+		r.annotateRollback(run)
 	}
 }
 
@@ -135,13 +135,14 @@ func firstWord(s string) string {
 
 // annotateRollback gives the rollback's own outcome, after the failure that
 // caused it: done, or exactly where it left each resource.
-func (r *Reporter) annotateRollback(rb Rollback) {
+func (r *Reporter) annotateRollback(run Run) {
+	rb := run.Rollback
 	if rb.Err == nil {
-		r.Errorf("rolled back", "the previous credentials are back and the services rolled out on them: %s", own(rb.state()))
+		r.Errorf("rolled back", "the previous credentials are back and the services rolled out on them: %s", own(run.rollbackState()))
 		return
 	}
 	if rb.Watch != nil {
 		r.annotateRollout(*rb.Watch)
 	}
-	r.Errorf("rollback failed", "%s. State now: %s", rb.Err, own(rb.state()))
+	r.Errorf("rollback failed", "%s. State now: %s", rb.Err, own(run.rollbackState()))
 }

@@ -12,16 +12,11 @@ import (
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
 )
 
-// Plan prints what the rotation touches, as a table.
-func (r *Reporter) Plan(p plan.Plan, registry string) {
+// Plan prints what the rotation touches, as a table: the cluster, the
+// store's target as the store tells it, and the services.
+func (r *Reporter) Plan(p plan.Plan, store Stored) {
 	r.Infof("cluster  %s", p.Cluster)
-	if p.Secret.ARN != "" {
-		r.Infof("secret   %s (current version %s)", p.Secret.ARN, p.Secret.VersionID)
-		r.Infof("registry %s", registry)
-	} else {
-		r.Infof("registry %s (the key written to ECS_ENGINE_AUTH_DATA)", p.RegistryKey)
-		r.planInstances(p)
-	}
+	store.planLog(r)
 	if len(p.Services) == 0 {
 		r.Infof("services none")
 	}
@@ -79,19 +74,6 @@ func shortDigest(d string) string {
 		return d[:19]
 	}
 	return d
-}
-
-// planInstances prints the container instances an ecs-config rotation
-// rewrites, with what decides how: OS, agent and connection.
-func (r *Reporter) planInstances(p plan.Plan) {
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tOS\tRESTART WITH\tAGENT\tCONNECTED\tSSM")
-	for _, in := range p.Instances {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.cell(in.EC2InstanceID), r.cell(in.OS), r.cell(in.Init), r.cell(in.AgentVersion), yesNo(in.AgentConnected), r.cell(in.PingStatus))
-	}
-	tw.Flush()
-	r.lines(b.String())
 }
 
 // lines prints a block of the report's own text (a table whose outside

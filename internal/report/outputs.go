@@ -111,10 +111,7 @@ const outputBudget = 200 << 10
 // characters (Bound); an array that would pass outputBudget keeps its first
 // entries, and cut says which output lost how many.
 func (run Run) outputs() (values map[string]string, cut []string) {
-	version := ""
-	if run.Secret != nil {
-		version = Bound(run.Secret.VersionID)
-	}
+	version := Bound(run.stored().versionID())
 	array := func(name, v string, kept, total int) string {
 		if kept < total {
 			cut = append(cut, fmt.Sprintf("output %s lists the first %d of %d entries: the rest would take it past %d KiB (GitHub keeps at most 1 MB of outputs per job); the log and the summary name them", name, kept, total, outputBudget>>10))
@@ -137,16 +134,13 @@ func (run Run) outputs() (values map[string]string, cut []string) {
 		t.Containers = containers
 		failed[i] = t
 	}
-	instances := "[]"
-	if run.Instances != nil {
-		bounded := make([]Instance, len(run.Instances))
-		for i, in := range run.Instances {
-			in.ContainerInstanceArn, in.EC2InstanceID, in.CommandID, in.Status = Bound(in.ContainerInstanceArn), Bound(in.EC2InstanceID), Bound(in.CommandID), Bound(in.Status)
-			bounded[i] = in
-		}
-		v, kept := fitJSON(bounded, outputBudget)
-		instances = array("instances", v, kept, len(bounded))
+	stored := run.stored().instances()
+	bounded := make([]Instance, len(stored))
+	for i, in := range stored {
+		in.ContainerInstanceArn, in.EC2InstanceID, in.CommandID, in.Status = Bound(in.ContainerInstanceArn), Bound(in.EC2InstanceID), Bound(in.CommandID), Bound(in.Status)
+		bounded[i] = in
 	}
+	instancesJSON, keptInstances := fitJSON(bounded, outputBudget)
 	servicesJSON, keptServices := fitJSON(services, outputBudget)
 	failedJSON, keptFailed := fitJSON(failed, outputBudget)
 	return map[string]string{
@@ -154,7 +148,7 @@ func (run Run) outputs() (values map[string]string, cut []string) {
 		"secret-version-id": version,
 		"services":          array("services", servicesJSON, keptServices, len(services)),
 		"failed-tasks":      array("failed-tasks", failedJSON, keptFailed, len(failed)),
-		"instances":         instances,
+		"instances":         array("instances", instancesJSON, keptInstances, len(bounded)),
 	}, cut
 }
 

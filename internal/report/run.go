@@ -5,7 +5,6 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
-	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/secret"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
 )
 
@@ -26,18 +25,16 @@ type Run struct {
 	Cluster     string // as given
 	Plan        *plan.Plan
 	Verify      []verify.ImageResult
-	Secret      *secret.Outcome
+	Store       Stored // what the run did to the store of credentials
 	Deployments []rollout.Deployment
 	Watch       *rollout.Result
-	Instances   []Instance // ecs-config mode; nil elsewhere
 	Failure     *Failure
 	Rollback    *Rollback // set when a failed rollout was rolled back
 }
 
-// Rollback is what rollback-on-failure did after the rollout failed.
+// Rollback is what rollback-on-failure did after the rollout failed; what it
+// did to the store, the store's part of the run (Run.Store) says.
 type Rollback struct {
-	Secret      *secret.Outcome // the secret after the restore: VersionID is current
-	Instances   []Instance      // ecs-config mode: the instances restored
 	Deployments []rollout.Deployment
 	Watch       *rollout.Result
 	Err         error // where the rollback itself stopped; nil when it finished

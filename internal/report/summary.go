@@ -52,10 +52,10 @@ func renderSummary(run Run, scrub func(string) string, budget int) string {
 	b := &summaryWriter{scrub: scrub, budget: budget - summaryReserve}
 	fmt.Fprintf(b, "## %s ecs-registry-rotate: %s\n\n", resultIcons[run.Result], run.Result)
 	writeHeadline(b, run)
-	writeInstances(b, run.Instances)
+	writeInstances(b, run.stored().instances())
 	writeServices(b, run.services())
 	writeFailedTasks(b, run.failedTasks())
-	writeRollback(b, run.Rollback)
+	writeRollback(b, run)
 	writeVerify(b, run.Verify)
 	writePlan(b, run)
 	writeWarnings(b, run)
@@ -123,19 +123,7 @@ func pluralVerb(n int) string {
 
 func writeHeadline(b *summaryWriter, run Run) {
 	fmt.Fprintf(b, "- Mode: %s\n- Cluster: %s\n", b.md(run.Mode), b.md(run.Cluster))
-	if run.Plan != nil && run.Plan.Secret.ARN != "" {
-		fmt.Fprintf(b, "- Secret: %s\n", b.md(run.Plan.Secret.ARN))
-	}
-	if s := run.Secret; s != nil {
-		switch {
-		case s.Unknown:
-			fmt.Fprintf(b, "- Secret: **may have been written** (the write's outcome could not be learned; was version %s)\n", b.md(s.PreviousVersionID))
-		case s.Changed:
-			fmt.Fprintf(b, "- Secret version: %s (was %s)\n", b.md(s.VersionID), b.md(s.PreviousVersionID))
-		default:
-			fmt.Fprintf(b, "- Secret version: %s (already held these credentials; not written)\n", b.md(s.VersionID))
-		}
-	}
+	run.stored().headline(b)
 	if run.Failure != nil {
 		fmt.Fprintf(b, "- Failed step: **%s**: %s\n", b.md(run.Failure.Step), b.mdErr(run.Failure.Err.Error()))
 		fmt.Fprintf(b, "- Changed: %s\n", b.mdErr(run.Changes()))
@@ -284,7 +272,8 @@ func plural(n int) string {
 }
 
 // writeRollback is the rollback's own section, after the rollout's.
-func writeRollback(b *summaryWriter, rb *Rollback) {
+func writeRollback(b *summaryWriter, run Run) {
+	rb := run.Rollback
 	if rb == nil {
 		return
 	}
@@ -292,9 +281,7 @@ func writeRollback(b *summaryWriter, rb *Rollback) {
 	if rb.Err != nil {
 		fmt.Fprintf(b, "- **The rollback failed**: %s\n", b.mdErr(rb.Err.Error()))
 	}
-	if s := rb.Secret; s != nil && !s.Unknown {
-		fmt.Fprintf(b, "- Secret %s: AWSCURRENT is version %s\n", b.md(s.Name), b.md(s.VersionID))
-	}
+	run.stored().rollbackSummary(b)
 	b.WriteString("\n")
 	if rb.Watch != nil {
 		writeServices(b, rb.Watch.Services)

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/lock"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/plan"
@@ -27,19 +24,16 @@ func lockDeadline(start time.Time, timeout time.Duration) time.Time {
 }
 
 // lockedResources are what the run changes: every cluster whose services
-// it rolls (ecs-config mode changes that cluster's instances too) and the
-// secret it writes.
-func lockedResources(p plan.Plan) []lock.Resource {
+// it rolls (the fleet store changes that cluster's instances too) and what
+// the store changes besides (the secret).
+func lockedResources(p plan.Plan, st store) []lock.Resource {
 	res := []lock.Resource{lock.Cluster(p.Cluster)}
 	for _, s := range p.Services {
 		if s.ClusterARN != "" {
 			res = append(res, lock.Cluster(s.ClusterARN))
 		}
 	}
-	if p.Secret.ARN != "" {
-		res = append(res, lock.Secret(p.Secret.ARN))
-	}
-	return res
+	return append(res, st.locks()...)
 }
 
 // lock takes the run's locks before its first command or write; false (the
@@ -47,7 +41,7 @@ func lockedResources(p plan.Plan) []lock.Resource {
 func (r *runner) lock(ctx context.Context, p plan.Plan) bool {
 	start := r.deps.Now()
 	r.lockHolder = lock.Holder{RunID: r.runID, Started: start, Deadline: lockDeadline(start, r.cfg.Timeout), URL: r.deps.RunURL}
-	set, err := lock.Acquire(ctx, r.deps.SSM, lockedResources(p), lock.Options{
+	set, err := lock.Acquire(ctx, r.deps.SSM, lockedResources(p, r.store), lock.Options{
 		Holder: r.lockHolder,
 		Now:    r.deps.Now,
 		Warn:   func(s string) { r.rep.Warningf("%s", s) },
@@ -61,26 +55,8 @@ func (r *runner) lock(ctx context.Context, p plan.Plan) bool {
 		return false
 	}
 	r.locks = set
-	return r.secretUnchangedSincePlan(ctx, p)
-}
-
-// secretUnchangedSincePlan reads the secret's current version again now
-// that the run holds its lock: a run that held it a moment ago may have
-// written it after this run's plan read it, and what the plan decided
-// (write, or re-run) would be decided on an old value.
-func (r *runner) secretUnchangedSincePlan(ctx context.Context, p plan.Plan) bool {
-	if p.Secret.ARN == "" {
-		return true
-	}
-	out, err := r.deps.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(p.Secret.ARN)})
-	if err != nil {
-		r.fail(report.StepLock, "secret "+p.Secret.Name, awserr.Wrap(err, "secretsmanager:GetSecretValue", "secret "+p.Secret.Name))
-		return false
-	}
-	if v := aws.ToString(out.VersionId); v != p.Secret.VersionID {
-		r.fail(report.StepLock, "secret "+p.Secret.Name, fmt.Errorf(
-			"secret %s changed after this run read it (version %s, then %s): another run wrote it meanwhile; nothing was changed, and a new run plans on the value it holds now",
-			p.Secret.Name, p.Secret.VersionID, v))
+	if err := r.store.asPlanned(ctx); err != nil {
+		r.failStore(report.StepLock, err)
 		return false
 	}
 	return true

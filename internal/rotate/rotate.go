@@ -1,5 +1,3 @@
-// Package rotate runs the pipeline, inputs → plan → verify → apply → rollout
-// → report, and owns the decisions between the steps.
 package rotate
 
 import (
@@ -57,14 +55,42 @@ type Deps struct {
 // what it did. The caller turns run.Result into the exit status.
 func Run(ctx context.Context, cfg inputs.Config, deps Deps, rep *report.Reporter) report.Run {
 	deps = withDefaults(deps)
-	r := &runner{cfg: cfg, deps: deps, rep: rep, run: report.Run{Mode: string(cfg.AuthMode), Cluster: cfg.Cluster}, runID: newRunID(deps.Now())}
+	r := newRunner(cfg, deps, rep)
+	st, err := newStore(cfg, r.env())
+	if err != nil {
+		r.fail(report.StepPlan, "", err)
+		return r.finish(ctx)
+	}
+	return r.runWith(ctx, st)
+}
+
+func newRunner(cfg inputs.Config, deps Deps, rep *report.Reporter) *runner {
+	return &runner{cfg: cfg, deps: deps, rep: rep, run: report.Run{Mode: string(cfg.AuthMode), Cluster: cfg.Cluster},
+		runID: newRunID(deps.Now()), calls: rolloutCalls{deploy: rollout.Deploy, watch: rollout.Watch, adopt: rollout.Adopt}}
+}
+
+// env is what the run shares with its store.
+func (r *runner) env() env {
+	return env{deps: r.deps, rep: r.rep, runID: r.runID, holder: &r.lockHolder, renewing: r.cfg.RoleToAssume != ""}
+}
+
+// runWith runs the pipeline around st.
+func (r *runner) runWith(ctx context.Context, st store) report.Run {
+	r.store = st
+	r.run.Store = st.report()
 	r.steps(ctx)
+	return r.finish(ctx)
+}
+
+// finish releases the locks, says what a cancel or an expiry left, and
+// writes the report.
+func (r *runner) finish(ctx context.Context) report.Run {
 	r.unlock(ctx)
 	if r.run.Failure != nil && ctx.Err() != nil {
 		r.cancelled()
 	}
 	r.explainExpired()
-	if err := rep.Finish(r.run); err != nil {
+	if err := r.rep.Finish(r.run); err != nil {
 		r.run.Result = report.ResultFailed
 	}
 	return r.run
@@ -88,12 +114,20 @@ type runner struct {
 	rep   *report.Reporter
 	run   report.Run
 	runID string // names the ecs-config parameter and the instances' backups
-	// ecsRes is what the ecs-config step did, for the rollback.
-	ecsRes ecsconfig.Result
-	locks  *lock.Set // held from before the first write to the end of the run
+	store store
+	calls rolloutCalls
+	locks *lock.Set // held from before the first write to the end of the run
 	// lockHolder is this run as its locks name it; its Deadline is also
 	// when a parameter it leaves is stale.
 	lockHolder lock.Holder
+}
+
+// rolloutCalls are the rollout's calls that the pipeline makes: the
+// rollout package's, or a test's.
+type rolloutCalls struct {
+	deploy func(ctx context.Context, api rollout.ECS, targets []rollout.Target, opts rollout.DeployOptions, now func() time.Time) ([]rollout.Deployment, error)
+	watch  func(ctx context.Context, api rollout.ECS, deps []rollout.Deployment, opts rollout.WatchOptions) (rollout.Result, error)
+	adopt  func(ctx context.Context, api rollout.ECS, targets []rollout.Target) ([]rollout.Deployment, error)
 }
 
 // steps runs the pipeline until a step fails or there is nothing left to do.
@@ -107,20 +141,28 @@ func (r *runner) steps(ctx context.Context) {
 		r.rep.Infof("dry-run: nothing was changed")
 		return
 	}
-	if r.cfg.AuthMode == inputs.ModeECSConfig {
-		r.ecsConfigSteps(ctx, p)
+	if inPlace, stale := r.store.inPlace(p); inPlace {
+		r.rerunInPlace(ctx, p, stale)
 		return
 	}
-	if secret.Current(p.Secret, r.cfg.Username, r.cfg.Password) {
-		r.rerunSecret(ctx, p)
+	if !r.verify(ctx, p) || !r.lock(ctx, p) {
 		return
 	}
-	if !r.verify(ctx, p) || !r.lock(ctx, p) || !r.applySecret(ctx, p) || !r.cfg.ForceNewDeployment {
-		return
-	}
-	deployments, ok := r.deploy(ctx, targets(p))
-	if ok && r.cfg.Wait {
-		r.watch(ctx, deployments, nil)
+	written, stale, err := r.store.apply(ctx, p)
+	switch {
+	case err != nil:
+		r.failStore(r.store.step(), err)
+	case !written:
+		r.rerun(ctx, p, stale)
+	default:
+		r.run.Result = report.ResultSuccess
+		if !r.cfg.ForceNewDeployment {
+			return
+		}
+		deployments, ok := r.deploy(ctx, targets(p))
+		if ok && r.cfg.Wait {
+			r.watch(ctx, deployments, nil)
+		}
 	}
 	r.rollbackIfFailed(ctx)
 }
@@ -133,13 +175,13 @@ func (r *runner) fail(step, resource string, err error) {
 func (r *runner) plan(ctx context.Context) (plan.Plan, bool) {
 	r.rep.Group("Plan")
 	defer r.rep.EndGroup()
-	p, err := plan.Build(ctx, r.cfg, r.deps.ECS, r.deps.Secrets, r.deps.SSM)
+	p, err := r.store.plan(ctx)
 	if err != nil {
 		r.fail(report.StepPlan, "", err)
 		return plan.Plan{}, false
 	}
 	r.run.Plan = &p
-	r.rep.Plan(p, r.cfg.Registry)
+	r.rep.Plan(p, r.store.report())
 	return p, true
 }
 
@@ -159,20 +201,6 @@ func (r *runner) verify(ctx context.Context, p plan.Plan) bool {
 		r.fail(report.StepVerify, "", fmt.Errorf("the new credentials could not pull %d of %d images; nothing was changed", len(failed), len(images)))
 		return false
 	}
-	return true
-}
-
-func (r *runner) applySecret(ctx context.Context, p plan.Plan) bool {
-	r.rep.Group("Update secret " + p.Secret.Name)
-	defer r.rep.EndGroup()
-	out, err := secret.Apply(ctx, r.deps.Secrets, p.Secret, r.cfg.Username, r.cfg.Password)
-	r.run.Secret = &out
-	if err != nil {
-		r.fail(report.StepSecret, "secret "+p.Secret.Name, err)
-		return false
-	}
-	r.rep.Infof("wrote version %s (AWSCURRENT; version %s is now AWSPREVIOUS)", out.VersionID, out.PreviousVersionID)
-	r.run.Result = report.ResultSuccess
 	return true
 }
 
@@ -210,11 +238,10 @@ func (r *runner) rerun(ctx context.Context, p plan.Plan, stale []plan.Service) {
 	}
 }
 
-// rerunSecret is rerun for a secret that already holds the credentials.
-func (r *runner) rerunSecret(ctx context.Context, p plan.Plan) {
-	r.run.Secret = &secret.Outcome{Name: p.Secret.Name, ARN: p.Secret.ARN, VersionID: p.Secret.VersionID, PreviousVersionID: p.Secret.VersionID}
-	r.rep.Infof("the secret already holds these credentials (version %s): nothing to write", p.Secret.VersionID)
-	stale := p.Stale()
+// rerunInPlace is rerun for a store that the plan found already holding
+// the credentials: only the stale services, which will be rolled, are
+// verified.
+func (r *runner) rerunInPlace(ctx context.Context, p plan.Plan, stale []plan.Service) {
 	if r.cfg.ForceNewDeployment && len(stale) > 0 && !r.verify(ctx, p.WithServices(stale)) {
 		return
 	}
@@ -222,6 +249,7 @@ func (r *runner) rerunSecret(ctx context.Context, p plan.Plan) {
 		return
 	}
 	r.rerun(ctx, p, stale)
+	r.rollbackIfFailed(ctx)
 }
 
 // adopt finds the current deployments of services that already rolled after
@@ -230,7 +258,7 @@ func (r *runner) adopt(ctx context.Context, p plan.Plan) ([]rollout.Deployment, 
 	if len(p.Services) == 0 {
 		return nil, true
 	}
-	adopted, err := rollout.Adopt(ctx, r.deps.ECS, targets(p))
+	adopted, err := r.calls.adopt(ctx, r.deps.ECS, targets(p))
 	if err != nil {
 		r.fail(report.StepRollout, "", fmt.Errorf("check the services' current deployments: %w", err))
 		return nil, false
@@ -251,11 +279,11 @@ func without(all, drop []plan.Service) []plan.Service {
 func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollout.Deployment, bool) {
 	r.rep.Group(fmt.Sprintf("Deploy %d services", len(targets)))
 	defer r.rep.EndGroup()
-	deployments, err := rollout.Deploy(ctx, r.deps.ECS, targets, rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent}, r.deps.Now)
+	deployments, err := r.calls.deploy(ctx, r.deps.ECS, targets, rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent}, r.deps.Now)
 	r.run.Deployments = deployments
 	r.logDeployments(deployments)
 	if err != nil {
-		if r.run.Secret != nil && r.run.Secret.Changed {
+		if r.store.changed() {
 			err = fmt.Errorf("%w; a re-run with the same inputs deploys the services still on older tasks", err)
 		}
 		r.fail(report.StepDeploy, "", err)
@@ -295,7 +323,7 @@ func (r *runner) watch(ctx context.Context, started, adopted []rollout.Deploymen
 func (r *runner) follow(ctx context.Context, title string, deps []rollout.Deployment, once bool) (rollout.Result, error) {
 	r.rep.Group(fmt.Sprintf("%s %d deployments (timeout %s, poll every %s)", title, len(deps), r.cfg.Timeout, r.cfg.PollInterval))
 	defer r.rep.EndGroup()
-	result, err := rollout.Watch(ctx, r.deps.ECS, deps, rollout.WatchOptions{
+	result, err := r.calls.watch(ctx, r.deps.ECS, deps, rollout.WatchOptions{
 		Timeout: r.cfg.Timeout, PollInterval: r.cfg.PollInterval, FailFast: r.cfg.FailFast, Once: once,
 		OnChange: r.rep.Progress,
 	})

@@ -1,0 +1,9 @@
+package rotate
+
+import (
+	"testing"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
