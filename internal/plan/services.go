@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
@@ -227,28 +228,37 @@ func (d discovery) taskDefinitions(ctx context.Context, described []ecstypes.Ser
 		}
 	}
 	var (
-		defs     = make(map[string][]Container, len(arns))
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, taskDefinitionReaders)
+		defs = make(map[string][]Container, len(arns))
+		mu   sync.Mutex
 	)
+	// The first failed read cancels the others: the plan stops on it anyway.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(taskDefinitionReaders)
 	for _, arn := range arns {
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			containers, err := d.containers(ctx, arn)
+		if gctx.Err() != nil {
+			break // a read failed or ctx was cancelled: start no more
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err // cancelled while this read waited for a slot
+			}
+			containers, err := d.containers(gctx, arn)
+			if err != nil {
+				return err
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
 			defs[arn] = containers
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return defs, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if len(defs) < len(arns) {
+		return nil, ctx.Err() // cancelled before every read started
+	}
+	return defs, nil
 }
 
 func (d discovery) containers(ctx context.Context, taskDefinition string) ([]Container, error) {

@@ -1,7 +1,10 @@
 package rollout
 
 import (
-	"sync"
+	"context"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
 )
@@ -19,18 +22,35 @@ const (
 const callsInFlight = 4
 
 // forEach runs fn(0..n-1) with at most callsInFlight at once and returns when
-// all have returned, so that a poll never leaves a goroutine behind.
-func forEach(n int, fn func(i int)) {
-	sem := make(chan struct{}, callsInFlight)
-	var wg sync.WaitGroup
+// all have returned, so that a poll never leaves a goroutine behind. Each fn
+// records its own outcome: one failing does not stop the others. Once ctx is
+// done no more fn start, and forEach returns ctx's error when some did not
+// run (their results are not set).
+func forEach(ctx context.Context, n int, fn func(i int)) error {
+	var (
+		g       errgroup.Group
+		skipped atomic.Bool
+	)
+	g.SetLimit(callsInFlight)
 	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		if ctx.Err() != nil {
+			skipped.Store(true)
+			break
+		}
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				skipped.Store(true) // cancelled while it waited for a slot
+				return nil
+			}
 			fn(i)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // no fn returns an error
+	if skipped.Load() {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // batches groups items by cluster, then cuts each group to size.

@@ -26,12 +26,13 @@ type taskNote struct {
 
 // describeTasks describes the wanted tasks in batches of 100 per cluster and
 // records each in its tracker; it returns the trackers a failed batch left
-// unsure of. Only an access denial or expired credentials (awserr.Permanent) are an error.
+// unsure of. Only an access denial or expired credentials (awserr.Permanent) are an error,
+// or ctx's error when it was done before every batch started.
 func (w *watcher) describeTasks(ctx context.Context, wanted []wantedTask) (map[*tracker]bool, error) {
 	groups := batches(wanted, describeTasksBatch, func(x wantedTask) string { return x.t.dep.Cluster })
 	notes := make([][]taskNote, len(groups))
 	errs := make([]error, len(groups))
-	forEach(len(groups), func(i int) { notes[i], errs[i] = describeBatch(ctx, w.api, groups[i]) })
+	stopped := forEach(ctx, len(groups), func(i int) { notes[i], errs[i] = describeBatch(ctx, w.api, groups[i]) })
 	unsure := map[*tracker]bool{}
 	for i, g := range groups {
 		if errs[i] != nil {
@@ -59,6 +60,11 @@ func (w *watcher) describeTasks(ctx context.Context, wanted []wantedTask) (map[*
 				w.record(t, n)
 			}
 		}
+	}
+	if stopped != nil {
+		// A batch that did not run has neither notes nor an error: its
+		// trackers must not take the look as done.
+		return nil, stopped
 	}
 	return unsure, nil
 }

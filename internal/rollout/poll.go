@@ -16,7 +16,7 @@ import (
 // tasks only where something changed, then the verdicts. A failed call leaves
 // the services it was about as last seen, to be tried again next poll; only an
 // access denial or expired credentials, which no retry will cure, are
-// returned.
+// returned, or ctx's error when it was done before every call started.
 func (w *watcher) poll(ctx context.Context) error {
 	w.polls++
 	active := w.active()
@@ -37,7 +37,7 @@ func (w *watcher) describeServices(ctx context.Context, active []*tracker) error
 	groups := batches(active, describeServicesBatch, func(t *tracker) string { return t.dep.Cluster })
 	views := make([][]*serviceView, len(groups))
 	errs := make([]error, len(groups))
-	forEach(len(groups), func(i int) { views[i], errs[i] = describeServiceBatch(ctx, w.api, groups[i]) })
+	stopped := forEach(ctx, len(groups), func(i int) { views[i], errs[i] = describeServiceBatch(ctx, w.api, groups[i]) })
 	for i, g := range groups {
 		if errs[i] != nil {
 			if awserr.Permanent(errs[i]) {
@@ -48,13 +48,16 @@ func (w *watcher) describeServices(ctx context.Context, active []*tracker) error
 			}
 			continue
 		}
+		if views[i] == nil {
+			continue // the batch did not run: ctx was done first
+		}
 		for j, t := range g {
 			if views[i][j] != nil {
 				t.observe(*views[i][j])
 			}
 		}
 	}
-	return nil
+	return stopped
 }
 
 // describeServiceBatch is one DescribeServices call; it returns a view for

@@ -51,7 +51,9 @@ func (w *watcher) lookAtTasks(ctx context.Context, active []*tracker) error {
 	if len(ls) == 0 {
 		return nil
 	}
-	forEach(len(ls), func(i int) { ls[i].arns, ls[i].err = listTasks(ctx, w.api, ls[i].t.dep, ls[i].list) })
+	if err := forEach(ctx, len(ls), func(i int) { ls[i].arns, ls[i].err = listTasks(ctx, w.api, ls[i].t.dep, ls[i].list) }); err != nil {
+		return err // a listing that did not run would read as empty
+	}
 	read, err := readListings(ls)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/verify/verifytest"
 )
@@ -137,5 +138,96 @@ func BenchmarkTwentyImagesOnThreeRegistries(b *testing.B) {
 			}
 			b.ReportMetric(float64(sum.Nanoseconds())/float64(b.N), "sum-ns/op")
 		})
+	}
+}
+
+// manifestGate passes every request on to next and counts the requests that
+// reached it, and the manifest requests in flight and by image path.
+type manifestGate struct {
+	next http.RoundTripper
+
+	mu       sync.Mutex
+	requests int
+	inFlight int
+	paths    map[string]int
+}
+
+func (g *manifestGate) RoundTrip(r *http.Request) (*http.Response, error) {
+	g.mu.Lock()
+	g.requests++
+	g.mu.Unlock()
+	if strings.Contains(r.URL.Path, "/manifests/") {
+		g.mu.Lock()
+		g.inFlight++
+		g.paths[r.URL.Path]++
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			g.inFlight--
+			g.mu.Unlock()
+		}()
+	}
+	return g.next.RoundTrip(r)
+}
+
+func (g *manifestGate) counts() (requests, inFlight, images int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.requests, g.inFlight, len(g.paths)
+}
+
+// TestCancelStartsNoQueuedCheck: with the registry's slots taken by checks
+// that hang, a cancel stops the images waiting for a slot from being checked
+// at all; every image still gets its own result, in order, and Images
+// returns promptly.
+func TestCancelStartsNoQueuedCheck(t *testing.T) {
+	host := startScripted(t, scriptedCreds.Username, scriptedCreds.Password, hang)
+	next := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(next.CloseIdleConnections)
+	gate := &manifestGate{next: next, paths: map[string]int{}}
+	images := make([]string, 6)
+	for i := range images {
+		images[i] = fmt.Sprintf("%s/team/app%d:v1", host, i)
+	}
+	const concurrency = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan []verify.ImageResult, 1)
+	go func() {
+		done <- verify.Images(ctx, images, scriptedCreds, verify.Options{Transport: gate, Concurrency: concurrency, Timeout: time.Minute})
+	}()
+	for deadline := time.Now().Add(testenv.Scale(10 * time.Second)); ; {
+		if _, inFlight, _ := gate.counts(); inFlight >= concurrency {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the checks did not reach the registry")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	before, _, _ := gate.counts()
+	cancel()
+	var results []verify.ImageResult
+	select {
+	case results = <-done:
+	case <-time.After(testenv.Scale(3 * time.Second)):
+		t.Fatalf("Images did not return within %s of the cancel", testenv.Scale(3*time.Second))
+	}
+	assertNoSecret(t, results, scriptedCreds.Username, scriptedCreds.Password)
+	after, _, checked := gate.counts()
+	if checked != concurrency {
+		t.Errorf("manifests of %d images requested, want only the %d in flight at the cancel", checked, concurrency)
+	}
+	if after != before {
+		t.Errorf("%d requests after the cancel, want none: no queued check may start", after-before)
+	}
+	if len(results) != len(images) {
+		t.Fatalf("%d results for %d images", len(results), len(images))
+	}
+	for i, r := range results {
+		wantDetail := fmt.Sprintf("verification was cancelled before %s was checked (context canceled).", images[i])
+		if r.Image != images[i] || r.Status != verify.StatusError || r.Detail != wantDetail {
+			t.Errorf("result %d: %s %s %q, want %s error %q", i, r.Image, r.Status, r.Detail, images[i], wantDetail)
+		}
 	}
 }

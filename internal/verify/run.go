@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -93,21 +94,24 @@ func (r *run) checkRegistry(ctx context.Context, checks []*check) {
 		}
 		return
 	}
-	sem := make(chan struct{}, r.opts.Concurrency)
-	var wg sync.WaitGroup
+	// Every image gets its own result: a failed check stops none of the others.
+	var g errgroup.Group
+	g.SetLimit(r.opts.Concurrency)
 	for _, c := range checks {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			c.result.Status, c.result.Detail = StatusError, cancelled(c.ref, ctx.Err())
 			continue
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
+			if ctx.Err() != nil { // cancelled while it waited for a slot
+				c.result.Status, c.result.Detail = StatusError, cancelled(c.ref, ctx.Err())
+				return nil
+			}
 			r.checkImage(ctx, c)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // no check returns an error
 }
 
 func (r *run) checkImage(parent context.Context, c *check) {
