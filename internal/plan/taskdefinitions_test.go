@@ -128,7 +128,7 @@ func TestTaskDefinitionReadsAreBounded(t *testing.T) {
 		}
 	})
 	const n = 3*taskDefinitionReaders + 2
-	done := taskDefinitionsAsync(context.Background(), discovery{api: api}, servicesWithTaskDefinitions(n))
+	done := taskDefinitionsAsync(context.Background(), discovery{api: api, consumers: secretConsumers{}}, servicesWithTaskDefinitions(n))
 	api.waitInFlight(t, taskDefinitionReaders)
 	time.Sleep(50 * time.Millisecond) // room for a read beyond the bound to start
 	close(release)
@@ -161,7 +161,7 @@ func TestTaskDefinitionReadFailureCancelsTheOthers(t *testing.T) {
 			return nil
 		}
 	})
-	done := taskDefinitionsAsync(context.Background(), discovery{api: api}, servicesWithTaskDefinitions(3*taskDefinitionReaders))
+	done := taskDefinitionsAsync(context.Background(), discovery{api: api, consumers: secretConsumers{}}, servicesWithTaskDefinitions(3*taskDefinitionReaders))
 	err := waitDone(t, done, 10*time.Second)
 	if !errors.Is(err, broken) {
 		t.Fatalf("error %v, want the failed read's", err)
@@ -187,7 +187,7 @@ func TestTaskDefinitionReadsStopOnCancel(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := taskDefinitionsAsync(ctx, discovery{api: api}, servicesWithTaskDefinitions(3*taskDefinitionReaders))
+	done := taskDefinitionsAsync(ctx, discovery{api: api, consumers: secretConsumers{}}, servicesWithTaskDefinitions(3*taskDefinitionReaders))
 	api.waitInFlight(t, taskDefinitionReaders)
 	cancel()
 	err := waitDone(t, done, 2*time.Second)
@@ -203,7 +203,7 @@ func TestTaskDefinitionReadsAfterCancelStartNone(t *testing.T) {
 	api := newGatedECS(func(context.Context, string) error { return nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := waitDone(t, taskDefinitionsAsync(ctx, discovery{api: api}, servicesWithTaskDefinitions(3)), 2*time.Second)
+	err := waitDone(t, taskDefinitionsAsync(ctx, discovery{api: api, consumers: secretConsumers{}}, servicesWithTaskDefinitions(3)), 2*time.Second)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
