@@ -20,12 +20,28 @@ import (
 // PRIMARY deployment in UpdateService's response. It stops at the first error
 // and returns the deployments started before it with the error, so that the
 // caller can still watch and report what it changed.
+//
+// Each call first waits for its turn under ECS's UpdateService limit (see
+// Pacer): 50 go at once, then 5 a second. ctx done during that wait stops
+// Deploy as an error does, with an error that wraps ctx's.
 func Deploy(ctx context.Context, api ECS, targets []Target, opts DeployOptions, now func() time.Time) ([]Deployment, error) {
 	if now == nil {
 		now = time.Now
 	}
+	pacer := opts.Pacer
+	if pacer == nil {
+		pacer = processPacer.Load()
+	}
+	if opts.Log != nil {
+		if line := pacer.notice(len(targets)); line != "" {
+			opts.Log(line)
+		}
+	}
 	deps := make([]Deployment, 0, len(targets))
 	for _, t := range targets {
+		if err := pacer.wait(ctx); err != nil {
+			return deps, fmt.Errorf("ecs:UpdateService on %s: not sent, stopped while waiting for its turn under ECS's request limit: %w", describeTarget(t), err)
+		}
 		d, err := deployOne(ctx, api, t, opts, now)
 		if err != nil {
 			return deps, err

@@ -100,7 +100,7 @@ func (w *world) services(tb testing.TB, n int, spec awsfake.Service) []Target {
 // deploy starts the deployments, or fails the test.
 func (w *world) deploy(tb testing.TB, targets []Target) []Deployment {
 	tb.Helper()
-	deps, err := Deploy(context.Background(), w.api, targets, DeployOptions{}, time.Now)
+	deps, err := Deploy(context.Background(), w.api, targets, DeployOptions{Pacer: unpaced()}, time.Now)
 	if err != nil {
 		tb.Fatal(err)
 	}

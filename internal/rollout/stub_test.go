@@ -250,7 +250,7 @@ func TestDeployStopsAtTheFirstError(t *testing.T) {
 	}
 	targets := []Target{{Cluster: stubCluster, Service: "web"}, {Cluster: stubCluster, Service: "worker"}, {Cluster: stubCluster, Service: "api"}}
 	at := time.Unix(1e9, 0)
-	deps, err := Deploy(context.Background(), stub, targets, DeployOptions{}, func() time.Time { return at })
+	deps, err := Deploy(context.Background(), stub, targets, DeployOptions{Pacer: unpaced()}, func() time.Time { return at })
 	if len(deps) != 1 || deps[0].DeploymentID != "ecs-svc/2" || !deps[0].StartedAt.Equal(at) {
 		t.Errorf("deployments %+v", deps)
 	}

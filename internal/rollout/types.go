@@ -29,9 +29,16 @@ type Target struct {
 	ServiceArn              string
 }
 
-// DeployOptions shape the UpdateService call.
+// DeployOptions shape the UpdateService calls.
 type DeployOptions struct {
 	MinimumHealthyPercent *int32 // nil leaves the service's value alone
+	// Pacer paces the calls under ECS's UpdateService limit. A run gives
+	// the same one (NewPacer) to each of its Deploy calls; nil uses the
+	// process's, shared by every Deploy that passes nil.
+	Pacer *Pacer
+	// Log, when set, is given one line before the first call when pacing
+	// will make the calls take more than 5 seconds, saying how long.
+	Log func(string)
 }
 
 // Deployment is a deployment that Deploy started and Watch follows by its id.

@@ -26,7 +26,7 @@ func TestSeveralServicesSucceed(t *testing.T) {
 	targets := append(w.services(t, 3, awsfake.Service{Name: "web"}),
 		w.services(t, 1, awsfake.Service{Name: "classic", NoRolloutState: true})...)
 	targets = append(targets, w.services(t, 1, awsfake.Service{Name: "fargate", LaunchType: "FARGATE"})...)
-	deps, err := Deploy(context.Background(), w.api, targets, DeployOptions{MinimumHealthyPercent: aws.Int32(50)}, time.Now)
+	deps, err := Deploy(context.Background(), w.api, targets, DeployOptions{MinimumHealthyPercent: aws.Int32(50), Pacer: unpaced()}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
