@@ -108,6 +108,11 @@ type deployment struct {
 	updated    time.Time
 	done       bool // reached steady state (tracked apart from rollout, which may be absent)
 	completing bool // a completion event is already scheduled
+	// taskSet: this is a task set of a CODE_DEPLOY or EXTERNAL service,
+	// listed in taskSets rather than deployments; externalID is the
+	// CodeDeploy deployment that created it.
+	taskSet    bool
+	externalID string
 }
 
 type svcEvent struct {
