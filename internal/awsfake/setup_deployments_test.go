@@ -115,6 +115,9 @@ func TestCodeDeployTaskSets(t *testing.T) {
 	if ts := f.tasksOf(t, "prod", aws.ToString(a.Id), ecstypes.DesiredStatusRunning); len(ts) != 2 || aws.ToString(ts[0].TaskDefinitionArn) != v2 {
 		t.Fatalf("the ACTIVE task set's tasks: %+v", ts)
 	}
+	if snap, _ := f.ServiceSnapshot("prod", "bg"); string(marshalShape(&snap)) != string(marshalShape(&svc)) {
+		t.Fatalf("snapshot and wire differ:\n%s\n%s", marshalShape(&snap), marshalShape(&svc))
+	}
 
 	var ip *ecstypes.InvalidParameterException
 	for _, in := range []*ecs.UpdateServiceInput{
