@@ -66,3 +66,15 @@ func (s *Server) ResetCalls() {
 	defer s.mu.Unlock()
 	s.calls = nil
 }
+
+// CallCounts counts every attempt so far by operation, failed ones
+// included, e.g. CallCounts()["DescribeServices"]. ResetCalls resets it.
+func (s *Server) CallCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, c := range s.calls {
+		out[c.Operation]++
+	}
+	return out
+}

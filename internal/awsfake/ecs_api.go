@@ -12,6 +12,7 @@ import (
 )
 
 var ecsOps = map[string]jsonHandler{
+	"ListClusters":           ecsListClusters,
 	"DescribeClusters":       ecsDescribeClusters,
 	"ListServices":           ecsListServices,
 	"DescribeServices":       ecsDescribeServices,

@@ -37,7 +37,6 @@ func (w *world) serviceView(svc *service) ecstypes.Service {
 		Status:             aws.String("ACTIVE"),
 		DesiredCount:       svc.desired,
 		LaunchType:         ecstypes.LaunchType(svc.launchType),
-		TaskDefinition:     aws.String(svc.taskDef.arn),
 		CreatedAt:          aws.Time(svc.createdAt),
 		SchedulingStrategy: ecstypes.SchedulingStrategyReplica,
 		DeploymentController: &ecstypes.DeploymentController{
@@ -49,10 +48,20 @@ func (w *world) serviceView(svc *service) ecstypes.Service {
 			DeploymentCircuitBreaker: &cb,
 		},
 	}
+	if svc.taskDef != nil { // an EXTERNAL service may have none
+		out.TaskDefinition = aws.String(svc.taskDef.arn)
+	}
 	if svc.launchType == "FARGATE" {
 		out.PlatformVersion, out.PlatformFamily = aws.String("LATEST"), aws.String("Linux")
 	}
 	for _, d := range svc.deployments {
+		if d.taskSet {
+			ts := w.taskSetView(svc, d)
+			out.TaskSets = append(out.TaskSets, ts)
+			out.RunningCount += ts.RunningCount
+			out.PendingCount += ts.PendingCount
+			continue
+		}
 		dv := w.deploymentView(svc, d)
 		out.Deployments = append(out.Deployments, dv)
 		out.RunningCount += dv.RunningCount
@@ -82,6 +91,41 @@ func (w *world) deploymentView(svc *service, d *deployment) ecstypes.Deployment 
 		RolloutState:       ecstypes.DeploymentRolloutState(d.rollout),
 		RolloutStateReason: strPtr(d.reason),
 	}
+}
+
+// taskSetView renders a task set as DescribeServices lists it (API
+// reference, TaskSet; AWS CLI examples of the task set calls).
+func (w *world) taskSetView(svc *service, d *deployment) ecstypes.TaskSet {
+	running, pending := svc.counts(d)
+	stability := ecstypes.StabilityStatusSteadyState
+	if running != d.desired || pending != 0 {
+		stability = ecstypes.StabilityStatusStabilizing
+	}
+	out := ecstypes.TaskSet{
+		Id:                   aws.String(d.id),
+		TaskSetArn:           aws.String(w.arnPrefix() + "task-set/" + svc.cluster.name + "/" + svc.name + "/" + d.id),
+		ServiceArn:           aws.String(svc.arn),
+		ClusterArn:           aws.String(svc.cluster.arn),
+		Status:               aws.String(d.status),
+		TaskDefinition:       aws.String(d.taskDef.arn),
+		ComputedDesiredCount: d.desired,
+		RunningCount:         running,
+		PendingCount:         pending,
+		CreatedAt:            aws.Time(d.created),
+		UpdatedAt:            aws.Time(d.updated),
+		LaunchType:           ecstypes.LaunchType(svc.launchType),
+		Scale:                &ecstypes.Scale{Value: 100, Unit: ecstypes.ScaleUnitPercent},
+		StabilityStatus:      stability,
+		StabilityStatusAt:    aws.Time(d.updated),
+		ExternalId:           strPtr(d.externalID),
+	}
+	if svc.controller == "CODE_DEPLOY" {
+		out.StartedBy = aws.String("CODE_DEPLOY")
+	}
+	if svc.launchType == "FARGATE" {
+		out.PlatformVersion, out.PlatformFamily = aws.String("1.4.0"), aws.String("Linux")
+	}
+	return out
 }
 
 func (w *world) taskView(t *task) ecstypes.Task {

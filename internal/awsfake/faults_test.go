@@ -156,12 +156,12 @@ func TestUnsignedRequestsAreRejected(t *testing.T) {
 
 func TestUnknownOperation(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.ecs.ListClusters(context.Background(), &ecs.ListClustersInput{})
+	_, err := f.ecs.ListTaskDefinitionFamilies(context.Background(), &ecs.ListTaskDefinitionFamiliesInput{})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "UnknownOperationException" {
 		t.Fatalf("err = %v", err)
 	}
-	if c := f.Calls(); len(c) != 1 || c[0].Operation != "ListClusters" || c[0].ErrorCode != "UnknownOperationException" {
+	if c := f.Calls(); len(c) != 1 || c[0].Operation != "ListTaskDefinitionFamilies" || c[0].ErrorCode != "UnknownOperationException" {
 		t.Fatalf("calls = %+v", c)
 	}
 }

@@ -27,7 +27,16 @@ type fixture struct {
 
 func newFixture(t *testing.T, extra ...func(*config.LoadOptions) error) *fixture {
 	t.Helper()
-	s, err := Start(Options{Tick: testTick})
+	return newFixtureWith(t, Options{}, extra...)
+}
+
+// newFixtureWith starts a fake with opts (Tick: testTick unless set).
+func newFixtureWith(t *testing.T, opts Options, extra ...func(*config.LoadOptions) error) *fixture {
+	t.Helper()
+	if opts.Tick == 0 {
+		opts.Tick = testTick
+	}
+	s, err := Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

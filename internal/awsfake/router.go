@@ -97,8 +97,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := classify(r, body)
 	keyID := signingKeyID(r.Header.Get("Authorization"))
 	var code string
-	if s.getParameterThrottled(r) {
-		// Parameter Store's throughput quota, ahead of the instance side.
+	if s.quotaThrottled(r) {
+		// A throughput quota (Parameter Store's, ECS's UpdateService
+		// bucket), ahead of the instance side and of authorisation.
 		e := errorf("ThrottlingException", "Rate exceeded")
 		s.writeError(w, req, e)
 		code = e.Code

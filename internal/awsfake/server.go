@@ -40,6 +40,10 @@ type Options struct {
 	// GetParameterTPS, when above zero, holds GetParameter to that many
 	// transactions a second across the fake (see LimitGetParameter).
 	GetParameterTPS float64
+	// ThrottleUpdateService holds UpdateService to ECS's request
+	// throttling: a bucket of 50 calls refilled at 5 a second across the
+	// fake (see LimitUpdateService). Off by default.
+	ThrottleUpdateService bool
 }
 
 const (
@@ -72,8 +76,9 @@ type Server struct {
 	// dropped, by operation.
 	lose      map[string]*lostAnswers
 	lostCount map[string]int
-	// getParamBucket is LimitGetParameter's quota; nil when unlimited.
-	getParamBucket *tokenBucket
+	// quotas are the token buckets of LimitGetParameter and
+	// LimitUpdateService, by X-Amz-Target; none when unlimited.
+	quotas map[string]*tokenBucket
 	// regDenyMessage words the registry's 401 answer; "" is the usual one.
 	regDenyMessage string
 	calls          []Call
@@ -123,12 +128,16 @@ func Start(opts Options) (*Server, error) {
 		secrets:  newSecretStore(opts.Region, opts.AccountID),
 		faults:   newFaultSet(),
 		regCreds: map[string]registryCred{},
+		quotas:   map[string]*tokenBucket{},
 		ssm:      newSSMStore(),
 		exec:     newExecState(opts.CommandConcurrency),
 	}
 	s.world = newWorld(opts.Region, opts.AccountID, opts.Tick, s.startTask)
 	s.instanceSide = s.defaultInstanceSide()
 	s.LimitGetParameter(opts.GetParameterTPS, 0)
+	if opts.ThrottleUpdateService {
+		s.LimitUpdateService(updateServicePerSecond, updateServiceBurst)
+	}
 	s.awsSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.regSrv = &http.Server{Handler: http.HandlerFunc(s.serveRegistry), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.awsSrv.Serve(awsLn) }()

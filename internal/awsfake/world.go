@@ -108,6 +108,11 @@ type deployment struct {
 	updated    time.Time
 	done       bool // reached steady state (tracked apart from rollout, which may be absent)
 	completing bool // a completion event is already scheduled
+	// taskSet: this is a task set of a CODE_DEPLOY or EXTERNAL service,
+	// listed in taskSets rather than deployments; externalID is the
+	// CodeDeploy deployment that created it.
+	taskSet    bool
+	externalID string
 }
 
 type svcEvent struct {
@@ -189,13 +194,23 @@ func (w *world) findCluster(ref string) *cluster {
 	return nil
 }
 
-// findService resolves a service name or ARN (old or new ARN format).
+// findService resolves a service name or ARN (old or new ARN format). A
+// new-format ARN names its cluster: one that names another cluster finds
+// nothing here, even where this cluster has a service of that name.
 func (c *cluster) findService(ref string) *service {
-	for _, s := range c.services {
-		if ref == s.name || ref == s.arn {
-			return s
+	name := ref
+	if _, res, ok := strings.Cut(ref, ":service/"); ok && strings.HasPrefix(ref, "arn:") {
+		clusterPart, svcName, hasCluster := strings.Cut(res, "/")
+		if hasCluster && clusterPart != c.name {
+			return nil
 		}
-		if strings.HasPrefix(ref, "arn:") && strings.Contains(ref, ":service/") && ref[strings.LastIndex(ref, "/")+1:] == s.name {
+		name = res
+		if hasCluster {
+			name = svcName
+		}
+	}
+	for _, s := range c.services {
+		if name == s.name {
 			return s
 		}
 	}
