@@ -2,6 +2,7 @@ package ecsconfig
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -77,28 +78,48 @@ func settled(views map[string]agentView, insts []Instance) bool {
 	return all
 }
 
+// describeAgents looks at the agents of insts, one
+// DescribeContainerInstances per cluster and 100 instances, each call in
+// the instances' own cluster. A failed look does not keep the other
+// clusters' from being made; a denial stops them.
 func (r *runner) describeAgents(ctx context.Context, insts []Instance, views map[string]agentView) error {
-	for _, chunk := range batch.Chunks(insts, maxDescribeContainerInstances) {
-		arns := make([]string, len(chunk))
-		for i, inst := range chunk {
-			arns[i] = inst.ContainerInstanceARN
-		}
-		out, err := r.c.ECS.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(r.o.Cluster), ContainerInstances: arns})
-		if err != nil {
-			return awserr.Wrap(err, "ecs:DescribeContainerInstances", fmt.Sprintf("%d container instances in cluster %s", len(arns), awsname.Short(r.o.Cluster)))
-		}
-		for _, ci := range out.ContainerInstances {
-			arn := agentKey(aws.ToString(ci.ContainerInstanceArn))
-			v := agentView{connected: ci.AgentConnected, seen: true}
-			if s := aws.ToString(ci.Status); s == "INACTIVE" || s == "DEREGISTERING" {
-				v.gone, v.connected = "the container instance is "+s, false
+	var errs []error
+	for _, g := range byCluster(insts) {
+		for _, chunk := range batch.Chunks(g, maxDescribeContainerInstances) {
+			err := r.describeChunk(ctx, g[0].Cluster, chunk, views)
+			if awserr.Permanent(err) || ctx.Err() != nil {
+				return err
 			}
-			views[arn] = v
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
-		for _, f := range out.Failures {
-			arn := agentKey(aws.ToString(f.Arn))
-			views[arn] = agentView{gone: "ECS no longer knows the container instance (" + aws.ToString(f.Reason) + ")", seen: true}
+	}
+	return errors.Join(errs...)
+}
+
+// describeChunk is one DescribeContainerInstances of chunk, all of
+// cluster, whose answer goes into views.
+func (r *runner) describeChunk(ctx context.Context, cluster string, chunk []Instance, views map[string]agentView) error {
+	arns := make([]string, len(chunk))
+	for i, inst := range chunk {
+		arns[i] = inst.ContainerInstanceARN
+	}
+	out, err := r.c.ECS.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: arns})
+	if err != nil {
+		return awserr.Wrap(err, "ecs:DescribeContainerInstances", fmt.Sprintf("%d container instances in cluster %s", len(arns), clusterKey(cluster)))
+	}
+	for _, ci := range out.ContainerInstances {
+		arn := agentKey(aws.ToString(ci.ContainerInstanceArn))
+		v := agentView{connected: ci.AgentConnected, seen: true}
+		if s := aws.ToString(ci.Status); s == "INACTIVE" || s == "DEREGISTERING" {
+			v.gone, v.connected = "the container instance is "+s, false
 		}
+		views[arn] = v
+	}
+	for _, f := range out.Failures {
+		arn := agentKey(aws.ToString(f.Arn))
+		views[arn] = agentView{gone: fmt.Sprintf("ECS no longer knows the container instance in cluster %s (%s)", clusterKey(cluster), aws.ToString(f.Reason)), seen: true}
 	}
 	return nil
 }

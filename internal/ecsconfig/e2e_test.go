@@ -1,6 +1,7 @@
 package ecsconfig
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsclient"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
 const e2eConfig = "ECS_CLUSTER=prod\nECS_ENABLE_TASK_IAM_ROLE=true\n"
@@ -26,7 +29,8 @@ type e2e struct {
 	refs  []awsfake.ContainerInstanceRef
 }
 
-// startE2E runs awsfake with one container instance per spec, in cluster prod.
+// startE2E runs awsfake with one container instance per spec, in cluster
+// prod unless the spec names another.
 func startE2E(t *testing.T, specs ...awsfake.Instance) *e2e {
 	t.Helper()
 	srv, err := awsfake.Start(awsfake.Options{Tick: 20 * time.Millisecond})
@@ -40,7 +44,7 @@ func startE2E(t *testing.T, specs ...awsfake.Instance) *e2e {
 	}
 	e := &e2e{srv: srv, c: Clients{SSM: ssm.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg)}}
 	for _, s := range specs {
-		s.Cluster = "prod"
+		s.Cluster = cmp.Or(s.Cluster, "prod")
 		if s.ECSConfig == "" {
 			s.ECSConfig = e2eConfig
 		}
@@ -246,4 +250,83 @@ func TestEndToEndCancelDeletesParameter(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// One run over two clusters: awsfake, like ECS, knows a container instance
+// only in its own cluster, so each agent must be described there; one
+// cluster is named by its ARN, the other by its name. Rollback puts both
+// back.
+func TestEndToEndTwoClusters(t *testing.T) {
+	const stagingConfig = "ECS_CLUSTER=staging\nECS_ENABLE_TASK_IAM_ROLE=true\n"
+	e := startE2E(t, awsfake.Instance{OS: awsfake.AL2023},
+		awsfake.Instance{OS: awsfake.AL2, Cluster: "staging", ECSConfig: stagingConfig},
+		awsfake.Instance{OS: awsfake.AL2023, Cluster: "staging", ECSConfig: stagingConfig})
+	arn := e.insts[0].ContainerInstanceARN
+	e.insts[0].Cluster = arn[:strings.Index(arn, ":container-instance/")] + ":cluster/prod"
+	e.insts[1].Cluster, e.insts[2].Cluster = "staging", "staging"
+	var l logLines
+	o := e2eOptions(&l)
+	o.Cluster, o.Timeout = "", testenv.Scale(time.Minute)
+	res, err := Apply(context.Background(), e.c, e.insts, o)
+	if err != nil {
+		t.Fatalf("Apply: %v\n%s", err, l.String())
+	}
+	if statuses(res) != "updated updated updated" || res.Instances[0].Cluster != e.insts[0].Cluster {
+		t.Fatalf("statuses %s, outcomes %+v", statuses(res), res.Instances)
+	}
+	for i, o := range res.Instances {
+		if a, _ := e.srv.Agent(o.EC2InstanceID); !o.AgentReconnected || a.Restarts == 0 || !a.Connected {
+			t.Errorf("instance %d (cluster %s): reconnected %v, restarts %d", i, o.Cluster, o.AgentReconnected, a.Restarts)
+		}
+	}
+	// One batch of prod's instance and staging's first, then staging's second.
+	if !strings.Contains(l.String(), "apply: batch 1 of 2: cluster prod: "+e.insts[0].EC2InstanceID+"; cluster staging: "+e.insts[1].EC2InstanceID) {
+		t.Errorf("the log does not show the batches:\n%s", l.String())
+	}
+	e.describedInOwnCluster(t)
+	e.parameterGone(t, res)
+
+	var lr logLines
+	ro := e2eOptions(&lr)
+	ro.Cluster, ro.Timeout = "", testenv.Scale(time.Minute)
+	ro.FleetSizes = map[string]int{"prod": 1, "staging": 2}
+	rb, err := Rollback(context.Background(), e.c, res.Changed(), ro)
+	if err != nil || statuses(rb) != "restored restored restored" {
+		t.Fatalf("Rollback: %v (%s)\n%s", err, statuses(rb), lr.String())
+	}
+	for i, want := range []string{e2eConfig, stagingConfig, stagingConfig} {
+		if got := e.config(t, i); got != want {
+			t.Errorf("instance %d not restored:\n%s", i, got)
+		}
+	}
+	e.describedInOwnCluster(t)
+}
+
+// describedInOwnCluster fails when a DescribeContainerInstances named a
+// container instance of another cluster than the one it was sent to, or
+// failed.
+func (e *e2e) describedInOwnCluster(t *testing.T) {
+	t.Helper()
+	n := 0
+	for _, c := range e.srv.Calls() {
+		if c.Operation != "DescribeContainerInstances" {
+			continue
+		}
+		n++
+		var in struct {
+			Cluster            string   `json:"cluster"`
+			ContainerInstances []string `json:"containerInstances"`
+		}
+		if err := json.Unmarshal(c.Input, &in); err != nil || c.ErrorCode != "" {
+			t.Fatalf("DescribeContainerInstances %s: %v %s", c.Input, err, c.ErrorCode)
+		}
+		for _, arn := range in.ContainerInstances {
+			if !strings.Contains(arn, ":container-instance/"+awsname.Short(in.Cluster)+"/") {
+				t.Errorf("DescribeContainerInstances in cluster %s named %s", in.Cluster, arn)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no DescribeContainerInstances")
+	}
 }

@@ -2,9 +2,10 @@
 // auth data to the container instances (a run-scoped SecureString parameter,
 // or inline), runs the embedded script through SSM Run Command (a read-only
 // preflight on every instance, then the change in batches of at most a
-// quarter of the fleet), and waits for every restarted ECS agent to connect
-// again before the next batch starts. Rollback puts the instances' backups
-// back the same way.
+// quarter of each cluster's fleet), and waits for every restarted ECS agent
+// to connect again before the next batch starts. One run may change the
+// instances of several clusters. Rollback puts the instances' backups back
+// the same way.
 package ecsconfig
 
 import (
@@ -45,7 +46,12 @@ type Clients struct {
 type Instance struct {
 	ContainerInstanceARN string
 	EC2InstanceID        string
-	Init                 string // "systemd" (AL2, AL2023) or "upstart" (AL1)
+	// Cluster is the instance's cluster, its ARN or name as the plan found
+	// it: its agent is described there, and its batches take at most a
+	// quarter of that cluster's fleet. "" is Options.Cluster. An ARN and a
+	// name of the same cluster are one cluster. Outcomes carry it filled in.
+	Cluster string
+	Init    string // "systemd" (AL2, AL2023) or "upstart" (AL1)
 	// BackupRunID is, for a rollback, the run whose backup is put back
 	// when it is not this one: an earlier run that changed the instance
 	// and that this one continues. "" is this run.
@@ -100,7 +106,7 @@ const (
 
 // Options say what to write and how long to wait.
 type Options struct {
-	Cluster     string    // the cluster of the container instances (DescribeContainerInstances)
+	Cluster     string    // the cluster of the instances whose Instance.Cluster is ""
 	RunID       string    // [a-z0-9-]{1,64}: names the parameter and each instance's backup
 	Transport   Transport // "" is TransportParameter
 	AuthType    string    // "dockercfg" or "docker"
@@ -123,9 +129,15 @@ type Options struct {
 	// AgentTimeout bounds each wait for a batch's agents to connect again.
 	AgentTimeout time.Duration
 	PollInterval time.Duration
-	// FleetSize is the number of instances a quarter is taken of; 0 takes it
-	// of the instances given (Rollback is given only the changed ones: pass
-	// the fleet's size to roll back in the same batch sizes).
+	// FleetSizes is, by cluster (ARN or name), the number of instances in
+	// that cluster's fleet: a batch takes at most a quarter of it (at least
+	// one instance). A cluster it does not name (or names with 0) counts
+	// the instances given of it. Rollback is given only the changed
+	// instances: pass the fleets' sizes to roll back in the same batches.
+	FleetSizes map[string]int
+	// FleetSize is the fleet's size when every instance is of one cluster
+	// that FleetSizes does not name; with instances of several clusters it
+	// is refused unless FleetSizes names each of them.
 	FleetSize int
 
 	Log func(line string) // progress lines; nil drops them. They hold no instance output.
@@ -180,9 +192,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Transport != TransportParameter && o.Transport != TransportInline {
 		return o, fmt.Errorf("ecs-config: transport %q is neither %q nor %q", o.Transport, TransportParameter, TransportInline)
-	}
-	if o.Cluster == "" {
-		return o, fmt.Errorf("ecs-config: no cluster to look up the container instances in")
 	}
 	return o, nil
 }

@@ -28,6 +28,9 @@ type Error struct {
 	Total   int       // instances in the step
 	Changed int       // instances changed (updated or restored) before the step stopped
 	Skipped int       // instances the step did not reach
+	// Clusters is how many clusters the step's instances belong to; when
+	// more than one, the message names each failed instance's cluster.
+	Clusters int
 }
 
 func (e *Error) Error() string {
@@ -46,7 +49,11 @@ func (e *Error) Error() string {
 		if i > 0 {
 			sep = "; "
 		}
-		fmt.Fprintf(&b, "%s%s: %s", sep, nameInstance(o.Instance), o.Detail)
+		name := nameInstance(o.Instance)
+		if e.Clusters > 1 {
+			name = nameInCluster(o.Instance)
+		}
+		fmt.Fprintf(&b, "%s%s: %s", sep, name, o.Detail)
 		if o.Hint != "" && !slices.Contains(hints, o.Hint) {
 			hints = append(hints, o.Hint)
 		}
@@ -60,6 +67,12 @@ func (e *Error) Error() string {
 // nameInstance names an instance for a person: "i-0abc (container instance 1f2e...)".
 func nameInstance(i Instance) string {
 	return fmt.Sprintf("%s (container instance %s)", i.EC2InstanceID, awsname.Short(i.ContainerInstanceARN))
+}
+
+// nameInCluster names an instance with its cluster: "i-0abc (container
+// instance 1f2e... of cluster prod)".
+func nameInCluster(i Instance) string {
+	return fmt.Sprintf("%s (container instance %s of cluster %s)", i.EC2InstanceID, awsname.Short(i.ContainerInstanceARN), clusterKey(i.Cluster))
 }
 
 // failureOf says why inv, the run of c on one instance, did not succeed: the

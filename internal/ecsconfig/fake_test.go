@@ -1,6 +1,7 @@
 package ecsconfig
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 )
 
 // reply is what the fake instance answers to one mode.
@@ -88,9 +91,12 @@ type fake struct {
 	commands  []*fakeCommand
 	agents    map[string]*fakeAgent // by EC2 instance id
 	byARN     map[string]string     // ARN → EC2 id
+	clusterOf map[string]string     // EC2 id → its cluster's name ("prod" when the Instance names none)
 	log       []string              // calls in order
 	listCalls int
 	describes [][]string // ARNs per DescribeContainerInstances
+	// describedIn is the Cluster of each DescribeContainerInstances, as sent.
+	describedIn []string
 
 	maxAway      int      // most agents disconnected at once
 	sentWhileOff []string // apply/rollback commands sent while an agent was away
@@ -107,10 +113,11 @@ type fake struct {
 }
 
 func newFake(t *testing.T, insts []Instance) *fake {
-	f := &fake{t: t, polls: 2, pageSize: 50, params: map[string]string{}, agents: map[string]*fakeAgent{}, byARN: map[string]string{}}
+	f := &fake{t: t, polls: 2, pageSize: 50, params: map[string]string{}, agents: map[string]*fakeAgent{}, byARN: map[string]string{}, clusterOf: map[string]string{}}
 	for _, i := range insts {
 		f.agents[i.EC2InstanceID] = &fakeAgent{arn: i.ContainerInstanceARN, connected: true}
 		f.byARN[i.ContainerInstanceARN] = i.EC2InstanceID
+		f.clusterOf[i.EC2InstanceID] = awsname.Short(cmp.Or(i.Cluster, "prod"))
 	}
 	return f
 }
@@ -301,6 +308,7 @@ func (f *fake) DescribeContainerInstances(ctx context.Context, in *ecs.DescribeC
 	defer f.mu.Unlock()
 	f.log = append(f.log, "DescribeContainerInstances")
 	f.describes = append(f.describes, in.ContainerInstances)
+	f.describedIn = append(f.describedIn, aws.ToString(in.Cluster))
 	if f.describeFault != nil {
 		if err := f.describeFault(); err != nil {
 			return nil, err
@@ -311,8 +319,9 @@ func (f *fake) DescribeContainerInstances(ctx context.Context, in *ecs.DescribeC
 	}
 	out := &ecs.DescribeContainerInstancesOutput{}
 	for _, arn := range in.ContainerInstances {
+		// As ECS does, a container instance of another cluster is MISSING.
 		id, known := f.byARN[arn]
-		if !known {
+		if !known || f.clusterOf[id] != awsname.Short(aws.ToString(in.Cluster)) {
 			out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
 			continue
 		}

@@ -13,7 +13,6 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
-	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 )
 
 // cleanupTimeout bounds the calls that clean up after the run (deleting the
@@ -51,7 +50,7 @@ func (r *runner) putParameter(ctx context.Context) error {
 		Type:        ssmtypes.ParameterTypeSecureString,
 		Tier:        tier,
 		Overwrite:   aws.Bool(false),
-		Description: aws.String(parameterDescription(r.o.Cluster, r.deadline())),
+		Description: aws.String(parameterDescription(r.clusters, r.deadline())),
 	})
 	switch {
 	case awserr.Code(err) == "ParameterAlreadyExists":
@@ -94,11 +93,23 @@ const staleAfter = 24 * time.Hour
 
 const deadlineWord = "deadline "
 
-// parameterDescription says what the parameter is for and until when: a
-// run that finds it after that deletes it.
-func parameterDescription(cluster string, deadline time.Time) string {
-	return "ecs-registry-rotate: registry auth data for the container instances of cluster " + awsname.Short(cluster) +
-		" during one run; deleted when the run ends (" + deadlineWord + deadline.UTC().Format(time.RFC3339) + ")"
+// maxDescription is the most characters a parameter's description holds.
+const maxDescription = 1024
+
+// parameterDescription says what the parameter is for, for which clusters,
+// and until when: a run that finds it after that deletes it. Clusters that
+// do not fit within maxDescription are only counted.
+func parameterDescription(clusters []string, deadline time.Time) string {
+	head := "ecs-registry-rotate: registry auth data for the container instances of cluster "
+	if len(clusters) > 1 {
+		head = "ecs-registry-rotate: registry auth data for the container instances of clusters "
+	}
+	tail := " during one run; deleted when the run ends (" + deadlineWord + deadline.UTC().Format(time.RFC3339) + ")"
+	names := make([]string, len(clusters))
+	for i, c := range clusters {
+		names[i] = clusterKey(c)
+	}
+	return head + nameList(names, maxDescription-len(head)-len(tail)) + tail
 }
 
 // parameterDeadline reads the deadline of a run's parameter from its

@@ -1,13 +1,12 @@
 package ecsconfig
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/batch"
 )
 
 // Apply writes the auth data into every instance's ecs.config.
@@ -20,9 +19,10 @@ import (
 //
 // It runs the read-only preflight on every instance; if any fails, no
 // instance is changed and the error is an *Error of StepPreflight. Then it
-// changes the instances in batches of at most a quarter of the fleet: a batch
-// starts only when its commands and those before it ended and every agent
-// they restarted was seen connected again. The first instance that fails
+// changes the instances in batches of at most a quarter of each cluster's
+// fleet (see Options.FleetSizes), the clusters side by side: a batch starts
+// only when its commands and those before it ended and every agent they
+// restarted was seen connected again. The first instance that fails
 // (command failed or timed out, agent not back) ends the step after its
 // batch, with an *Error of StepApply; the instances not reached are skipped.
 //
@@ -64,7 +64,8 @@ func Apply(ctx context.Context, c Clients, instances []Instance, o Options) (res
 // Rollback puts back each instance's backup of this run (Options.RunID)
 // and restarts its agent, in the same batches as Apply, waiting for the
 // agents the same way. Restored instances are StatusRestored. Pass the
-// instances of Result.Changed and Options.FleetSize.
+// instances of Result.Changed and Options.FleetSizes (each cluster's whole
+// fleet, as for Apply).
 func Rollback(ctx context.Context, c Clients, instances []Instance, o Options) (Result, error) {
 	r, err := newRunner(c, instances, o)
 	if err != nil {
@@ -90,7 +91,9 @@ func (r *runner) sendAll(ctx context.Context, mode string, insts []Instance) ([]
 type runner struct {
 	c         Clients
 	o         Options
-	insts     []Instance
+	insts     []Instance     // as given, each with its cluster filled in
+	clusters  []string       // the instances' clusters, each once, in order of appearance
+	sizes     map[string]int // by clusterKey: the fleet a batch takes a quarter of
 	res       Result
 	byID      map[string]int // EC2 instance id → index in res.Instances
 	inlineB64 string
@@ -102,8 +105,10 @@ type runner struct {
 }
 
 func newRunner(c Clients, instances []Instance, o Options) (*runner, error) {
-	r := &runner{c: c, insts: instances, byID: map[string]int{}, started: time.Now()}
+	r := &runner{c: c, byID: map[string]int{}, started: time.Now()}
 	for i, inst := range instances {
+		inst.Cluster = cmp.Or(inst.Cluster, o.Cluster)
+		r.insts = append(r.insts, inst)
 		r.res.Instances = append(r.res.Instances, Outcome{Instance: inst, Status: StatusSkipped, Detail: "not reached"})
 		r.byID[inst.EC2InstanceID] = i
 	}
@@ -128,7 +133,10 @@ func newRunner(c Clients, instances []Instance, o Options) (*runner, error) {
 			return r, fmt.Errorf("ecs-config: %s: init system %q is neither systemd nor upstart", nameInstance(inst), inst.Init)
 		}
 	}
-	return r, nil
+	if err := checkClusters(r.insts); err != nil {
+		return r, err
+	}
+	return r, r.sizeFleets()
 }
 
 // bound gives ctx the step's timeout; its cause says which timeout passed.
@@ -144,19 +152,10 @@ func (r *runner) log(line string) { r.o.Log(line) }
 
 func (r *runner) outcome(id string) *Outcome { return &r.res.Instances[r.byID[id]] }
 
-// batchSize is a quarter of the fleet, at least 1.
-func (r *runner) batchSize() int {
-	fleet := r.o.FleetSize
-	if fleet <= 0 {
-		fleet = len(r.insts)
-	}
-	return max(1, fleet/4)
-}
-
 // preflight runs the read-only check on every instance. Its error says that
 // nothing was changed.
 func (r *runner) preflight(ctx context.Context) error {
-	r.log(fmt.Sprintf("preflight: read-only check of %d instances", len(r.insts)))
+	r.log(fmt.Sprintf("preflight: read-only check of %d instances%s", len(r.insts), r.inClusters()))
 	start := time.Now()
 	cmds, sendErr := r.sendAll(ctx, modePreflight, r.insts)
 	for _, c := range cmds {
@@ -205,7 +204,7 @@ func (r *runner) preflight(ctx context.Context) error {
 		}
 	}
 	r.log(fmt.Sprintf("preflight: %d of %d instances failed; no instance was changed", len(failed), len(r.insts)))
-	return &Error{Step: StepPreflight, Failed: r.inOrder(failed), Total: len(r.insts), Skipped: len(r.insts) - len(failed)}
+	return &Error{Step: StepPreflight, Failed: r.inOrder(failed), Total: len(r.insts), Skipped: len(r.insts) - len(failed), Clusters: len(r.clusters)}
 }
 
 // agentView judges what the agent of instance id will read after the
@@ -234,19 +233,24 @@ func (r *runner) agentView(id string, res scriptResult) (code, detail, hint stri
 // keys would have the agent pull with other credentials than the rotated.
 const codeAgentView = "agent-view"
 
-// batches runs mode (apply or rollback) a quarter of the fleet at a time.
+// batches runs mode (apply or rollback) a quarter of each cluster's fleet
+// at a time (fleetBatches).
 func (r *runner) batches(ctx context.Context, mode string) error {
-	groups := batch.Chunks(r.insts, r.batchSize())
+	groups := r.fleetBatches()
 	for i, g := range groups {
 		label := fmt.Sprintf("%s: batch %d of %d", mode, i+1, len(groups))
-		r.log(fmt.Sprintf("%s: %s", label, ids(g)))
+		r.log(fmt.Sprintf("%s: %s", label, r.describeBatch(g)))
 		failed, err := r.runBatch(ctx, mode, label, g)
 		if err == nil && len(failed) == 0 {
 			continue
 		}
+		stopped := fmt.Sprintf("not changed: the %s stopped at batch %d of %d", mode, i+1, len(groups))
+		if r.several() && len(failed) > 0 {
+			stopped += " after failures in " + clustersOf(failed)
+		}
 		for j := range r.res.Instances {
 			if o := &r.res.Instances[j]; o.Status == StatusSkipped {
-				o.Detail = fmt.Sprintf("not changed: the %s stopped at batch %d of %d", mode, i+1, len(groups))
+				o.Detail = stopped
 			}
 		}
 		if err != nil {
@@ -257,9 +261,9 @@ func (r *runner) batches(ctx context.Context, mode string) error {
 			step = StepRollback
 		}
 		return &Error{Step: step, Failed: r.inOrder(failed), Total: len(r.insts),
-			Changed: r.res.Count(StatusUpdated) + r.res.Count(StatusRestored), Skipped: r.res.Count(StatusSkipped)}
+			Changed: r.res.Count(StatusUpdated) + r.res.Count(StatusRestored), Skipped: r.res.Count(StatusSkipped), Clusters: len(r.clusters)}
 	}
-	r.log(fmt.Sprintf("%s: done on all %d instances", mode, len(r.insts)))
+	r.log(fmt.Sprintf("%s: done on all %d instances%s", mode, len(r.insts), r.inClusters()))
 	return nil
 }
 
