@@ -106,8 +106,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, std str
 		deps.RunURL = runURL(getenv)
 	}
 	// A rollback is not a rotation: rolled-back exits 1 like failed.
-	switch rotate.Run(ctx, cfg, deps, rep).Result {
-	case report.ResultFailed, report.ResultRolledBack:
+	done := rotate.Run(ctx, cfg, deps, rep)
+	switch {
+	case done.BadInput && done.Result == report.ResultFailed:
+		return exitBadInput
+	case done.Result == report.ResultFailed, done.Result == report.ResultRolledBack:
 		return exitFailed
 	}
 	return exitOK

@@ -32,6 +32,7 @@ var both = []string{SecretsManager, ECSConfig}
 
 // Permissions is every AWS call of a run.
 var Permissions = []Permission{
+	{Action: "ecs:ListClusters", Resource: "*", Modes: both, When: "cluster: '*'"},
 	{Action: "ecs:ListServices", Resource: "*", Modes: both},
 	{Action: "ecs:DescribeServices", Resource: "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/*", Modes: both},
 	{Action: "ecs:DescribeTaskDefinition", Resource: "*", Modes: both},

@@ -37,9 +37,18 @@ type Config struct {
 // Common are the inputs of every run, whatever the store.
 type Common struct {
 	// AuthMode picks the store of credentials, once, where a run starts.
-	AuthMode          AuthMode
-	Cluster           string
-	Services          []string // blanks and duplicates removed, order kept
+	AuthMode AuthMode
+	// Cluster is the cluster input as given (trimmed), for the report;
+	// Clusters are its names or ARNs, blanks and duplicates removed, in
+	// order, and AllClusters is "*": every cluster of the region.
+	Cluster     string
+	Clusters    []string
+	AllClusters bool
+	// Services are names, ARNs or cluster/name, blanks and duplicates
+	// removed, order kept.
+	Services []string
+	// MaxServices stops a run whose plan finds more services than this.
+	MaxServices       int
 	VerifyCredentials bool
 	DryRun            bool
 	RoleToAssume      string

@@ -73,7 +73,7 @@ func problemsOf(t *testing.T, err error) Problems {
 func TestDefaults(t *testing.T) {
 	got := mustLoad(t, nil, requiredEnv())
 	want := Config{
-		Common:         Common{AuthMode: ModeSecretsManager, Cluster: "prod", VerifyCredentials: true},
+		Common:         Common{AuthMode: ModeSecretsManager, Cluster: "prod", Clusters: []string{"prod"}, MaxServices: 100, VerifyCredentials: true},
 		Credentials:    Credentials{Username: "robot", Password: testPassword, Registry: "https://index.docker.io/v1/"},
 		SecretStore:    SecretStore{SecretID: "registry/dockerhub"},
 		ECSConfigStore: ECSConfigStore{ECSConfigAuthType: "dockercfg", ECSConfigTransport: TransportParameter, RestartAgent: true},
@@ -94,6 +94,7 @@ var allSet = map[string]string{
 	inECSConfigAuthType:     "docker",
 	inCluster:               "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
 	inServices:              "web, worker\narn:aws:ecs:eu-west-1:123456789012:service/prod/api,web",
+	inMaxServices:           "250",
 	inForceNewDeployment:    "false",
 	inMinimumHealthyPercent: "50",
 	inWait:                  "FALSE",
@@ -113,7 +114,7 @@ func allSetConfig() Config {
 	fifty := int32(50)
 	return Config{
 		Common: Common{
-			AuthMode: ModeECSConfig, Cluster: allSet[inCluster],
+			AuthMode: ModeECSConfig, Cluster: allSet[inCluster], Clusters: []string{allSet[inCluster]}, MaxServices: 250,
 			Services:     []string{"web", "worker", "arn:aws:ecs:eu-west-1:123456789012:service/prod/api"},
 			DryRun:       true,
 			RoleToAssume: allSet[inRoleToAssume], AWSRegion: "eu-west-1",

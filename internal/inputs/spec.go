@@ -16,6 +16,7 @@ const (
 	inECSConfigAuthType     = "ecs-config-auth-type"
 	inCluster               = "cluster"
 	inServices              = "services"
+	inMaxServices           = "max-services"
 	inForceNewDeployment    = "force-new-deployment"
 	inMinimumHealthyPercent = "minimum-healthy-percent"
 	inWait                  = "wait"
@@ -61,10 +62,12 @@ var specs = []inputSpec{
 		meaning: "the registry the credentials are for: the ECS_ENGINE_AUTH_DATA key and the host verify-credentials logs in to"},
 	{name: inECSConfigAuthType, def: "dockercfg", arg: "TYPE",
 		meaning: "dockercfg or docker: the ECS_ENGINE_AUTH_TYPE written in ecs-config mode"},
-	{name: inCluster, arg: "NAME|ARN", required: "required",
-		meaning: "the ECS cluster, name or ARN"},
+	{name: inCluster, arg: "LIST", required: "required",
+		meaning: "the ECS clusters, names or ARNs, comma or newline separated, or * for every cluster of the region"},
 	{name: inServices, arg: "LIST",
-		meaning: "service names or ARNs, comma or newline separated; empty means every service that pulls with these credentials"},
+		meaning: "service names or ARNs, comma or newline separated (with several clusters, cluster/service); empty means every service of the clusters that pulls with these credentials"},
+	{name: inMaxServices, def: "100", arg: "N",
+		meaning: "stop before any change (exit 2) when the plan finds more services than this"},
 	{name: inForceNewDeployment, def: "true",
 		meaning: "force a new deployment of each service"},
 	{name: inMinimumHealthyPercent, arg: "PERCENT",
@@ -115,7 +118,7 @@ var helpGroups = []struct {
 	inputs []string
 }{
 	{"What to rotate", []string{inAuthMode, inSecretID, inUsername, inPassword, inRegistry, inECSConfigAuthType}},
-	{"Where", []string{inCluster, inServices}},
+	{"Where", []string{inCluster, inServices, inMaxServices}},
 	{"How to roll", []string{inForceNewDeployment, inMinimumHealthyPercent, inWait, inTimeout, inPollInterval, inFailFast, inRestartAgent, inECSConfigTransport}},
 	{"Safety", []string{inVerifyCredentials, inDryRun, inRollbackOnFailure}},
 	{"AWS", []string{inRoleToAssume, inAWSRegion}},

@@ -2,6 +2,7 @@ package inputs
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,8 +63,9 @@ func (l *loader) config() Config {
 	c.Password = l.password()
 	c.Registry = l.registry()
 	c.ECSConfigAuthType = l.oneOf(inECSConfigAuthType, "dockercfg", "docker")
-	c.Cluster = l.cluster()
-	c.Services = l.services(clusterName(c.Cluster))
+	c.Cluster, c.Clusters, c.AllClusters = l.clusters()
+	c.Services = l.services(c.Clusters, c.AllClusters)
+	c.MaxServices = l.maxServices()
 	c.ForceNewDeployment = l.boolean(inForceNewDeployment)
 	c.MinimumHealthyPercent = l.percent()
 	c.Wait = l.boolean(inWait)
@@ -176,22 +178,53 @@ func (l *loader) optional(input string, re *regexp.Regexp, complaint string) str
 	return v
 }
 
-func (l *loader) cluster() string {
-	v := l.raw[inCluster]
+// clusters reads the cluster input: names or ARNs separated by commas or
+// new lines, or "*" alone for every cluster of the region.
+func (l *loader) clusters() (given string, clusters []string, all bool) {
+	given = strings.TrimSpace(l.raw[inCluster])
+	list := splitList(given)
 	switch {
-	case v == "":
-		l.missing(inCluster, "the ECS cluster name or ARN")
-	case !ecsNameMatch.MatchString(v) && !clusterARNMatch.MatchString(v):
-		l.problemf(inCluster, "%s is neither a cluster name (1-255 letters, digits, - and _) "+
-			"nor an ECS cluster ARN (arn:aws:ecs:<region>:<12-digit account>:cluster/<name>)", l.show(v))
-	default:
-		l.checkPartition(inCluster, v)
+	case len(list) == 0:
+		l.missing(inCluster, "the ECS cluster names or ARNs, or * for every cluster of the region")
+		return given, nil, false
+	case len(list) == 1 && list[0] == "*":
+		return given, nil, true
 	}
-	return v
+	names := map[string]string{} // name → as given, to refuse one cluster named twice in two forms
+	for _, c := range list {
+		switch {
+		case c == "*":
+			l.problemf(inCluster, "* stands alone for every cluster of the region; list clusters by name or ARN, or give * alone")
+		case !ecsNameMatch.MatchString(c) && !clusterARNMatch.MatchString(c):
+			l.problemf(inCluster, "%s is neither a cluster name (1-255 letters, digits, - and _) "+
+				"nor an ECS cluster ARN (arn:aws:ecs:<region>:<12-digit account>:cluster/<name>)", l.show(c))
+		default:
+			l.checkPartition(inCluster, c)
+			if first, seen := names[clusterName(c)]; seen && first != c {
+				l.problemf(inCluster, "%s and %s name the same cluster; give it once", l.show(first), l.show(c))
+				continue
+			}
+			names[clusterName(c)] = c
+		}
+		clusters = append(clusters, c)
+	}
+	return given, clusters, false
+}
+
+// splitList splits a list input at commas and new lines, trimmed, blanks
+// and duplicates removed, order kept.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' }) {
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // clusterName is what a service ARN's cluster segment is compared with; ""
-// when the cluster input is invalid, so that no second problem follows from it.
+// when the cluster is invalid, so that no second problem follows from it.
 func clusterName(cluster string) string {
 	if m := clusterARNMatch.FindStringSubmatch(cluster); m != nil {
 		return m[1]
@@ -259,22 +292,23 @@ func (l *loader) password() string {
 
 func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
-func (l *loader) services(cluster string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range strings.FieldsFunc(l.raw[inServices], func(r rune) bool { return r == ',' || r == '\n' }) {
-		s = strings.TrimSpace(s)
-		if s == "" || seen[s] {
-			continue
+// services reads the services input against the clusters: a service ARN
+// or a cluster/name must name one of them (any, with "*").
+func (l *loader) services(clusters []string, all bool) []string {
+	names := make([]string, 0, len(clusters))
+	for _, c := range clusters {
+		if n := clusterName(c); n != "" {
+			names = append(names, n)
 		}
-		seen[s] = true
-		out = append(out, s)
-		l.checkService(s, cluster)
+	}
+	out := splitList(l.raw[inServices])
+	for _, s := range out {
+		l.checkService(s, names, all)
 	}
 	return out
 }
 
-func (l *loader) checkService(s, cluster string) {
+func (l *loader) checkService(s string, clusters []string, all bool) {
 	if ecsNameMatch.MatchString(s) {
 		return
 	}
@@ -282,17 +316,47 @@ func (l *loader) checkService(s, cluster string) {
 		l.checkPartition(inServices, s)
 		return
 	}
-	m := serviceARNMatch.FindStringSubmatch(s)
-	switch {
-	case m == nil:
-		l.problemf(inServices, "%s is neither a service name (1-255 letters, digits, - and _) nor an ECS service ARN "+
-			"(arn:aws:ecs:<region>:<12-digit account>:service/<cluster>/<name>)", l.show(s))
-	case cluster != "" && m[1] != cluster:
-		l.problemf(inServices, "%s belongs to cluster %q, not to %s %q; list only services of cluster %q",
-			l.show(s), m[1], l.ref(inCluster), cluster, cluster)
-	default:
-		l.checkPartition(inServices, s)
+	if cluster, name, ok := strings.Cut(s, "/"); ok && ecsNameMatch.MatchString(cluster) && ecsNameMatch.MatchString(name) {
+		l.checkServiceCluster(s, cluster, clusters, all)
+		return
 	}
+	m := serviceARNMatch.FindStringSubmatch(s)
+	if m == nil {
+		l.problemf(inServices, "%s is neither a service name (1-255 letters, digits, - and _), a cluster/service name, nor an ECS service ARN "+
+			"(arn:aws:ecs:<region>:<12-digit account>:service/<cluster>/<name>)", l.show(s))
+		return
+	}
+	l.checkServiceCluster(s, m[1], clusters, all)
+	l.checkPartition(inServices, s)
+}
+
+// checkServiceCluster refuses a service of a cluster that the run does not
+// cover.
+func (l *loader) checkServiceCluster(s, cluster string, clusters []string, all bool) {
+	if all || len(clusters) == 0 || slices.Contains(clusters, cluster) {
+		return
+	}
+	if len(clusters) == 1 {
+		l.problemf(inServices, "%s belongs to cluster %q, not to %s %q; list only services of cluster %q",
+			l.show(s), cluster, l.ref(inCluster), clusters[0], clusters[0])
+		return
+	}
+	l.problemf(inServices, "%s belongs to cluster %q, which %s does not list (%s); add the cluster or leave the service out",
+		l.show(s), cluster, l.ref(inCluster), strings.Join(clusters, ", "))
+}
+
+// maxServices reads max-services: a whole number of at least 1.
+func (l *loader) maxServices() int {
+	v := l.raw[inMaxServices]
+	if v == "" {
+		v = "100" // an empty input is the default, as an unset one
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		l.problemf(inMaxServices, "%s is not allowed; use a whole number of at least 1 (default 100)", l.show(v))
+		return 0
+	}
+	return n
 }
 
 func (l *loader) percent() *int32 {

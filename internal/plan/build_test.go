@@ -17,7 +17,7 @@ import (
 
 func secretsConfig(services ...string) inputs.Config {
 	return inputs.Config{
-		Common:      inputs.Common{AuthMode: inputs.ModeSecretsManager, Cluster: "prod", Services: services},
+		Common:      inputs.Common{AuthMode: inputs.ModeSecretsManager, Cluster: "prod", Clusters: []string{"prod"}, Services: services},
 		SecretStore: inputs.SecretStore{SecretID: "prod/registry"},
 		Rollout:     inputs.Rollout{ForceNewDeployment: true},
 	}
@@ -25,7 +25,7 @@ func secretsConfig(services ...string) inputs.Config {
 
 func ecsConfig(registry string, services ...string) inputs.Config {
 	return inputs.Config{
-		Common:         inputs.Common{AuthMode: inputs.ModeECSConfig, Cluster: "prod", Services: services},
+		Common:         inputs.Common{AuthMode: inputs.ModeECSConfig, Cluster: "prod", Clusters: []string{"prod"}, Services: services},
 		Credentials:    inputs.Credentials{Registry: registry},
 		ECSConfigStore: inputs.ECSConfigStore{ECSConfigAuthType: "dockercfg"},
 		Rollout:        inputs.Rollout{ForceNewDeployment: true},

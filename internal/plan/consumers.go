@@ -21,11 +21,11 @@ type consumers interface {
 	// unused warns of a listed service that does not pull with them.
 	unused(s Service) string
 	// noneListed refuses listed services (read: each with its task
-	// definition) none of which pulls with them.
-	noneListed(cluster, read string, refer func(...string) string) error
+	// definition) none of which pulls with them; where names the clusters.
+	noneListed(where, read string, refer func(...string) string) error
 	// noneFound refuses a cluster none of whose services pulls with them;
 	// how says how the plan looked.
-	noneFound(cluster, how string, refer func(...string) string) error
+	noneFound(where, how string, refer func(...string) string) error
 }
 
 // secretConsumers are the containers that name the secret in
@@ -45,14 +45,14 @@ func (c secretConsumers) unused(s Service) string {
 	return fmt.Sprintf("service %s does not name secret %s in repositoryCredentials of task definition %s: a new deployment will not change how it pulls", s.Name, c.secret.Name, s.TaskDefinition)
 }
 
-func (c secretConsumers) noneListed(cluster, read string, refer func(...string) string) error {
-	return fmt.Errorf("%w: in cluster %s, none of the listed services %s names secret %s in repositoryCredentials of its current task definition; nothing was written: check %s",
-		ErrNoConsumers, cluster, read, c.secret.Name, refer("secret-id", "services"))
+func (c secretConsumers) noneListed(where, read string, refer func(...string) string) error {
+	return fmt.Errorf("%w: in %s, none of the listed services %s names secret %s in repositoryCredentials of its current task definition; nothing was written: check %s",
+		ErrNoConsumers, where, read, c.secret.Name, refer("secret-id", "services"))
 }
 
-func (c secretConsumers) noneFound(cluster, how string, refer func(...string) string) error {
-	return fmt.Errorf("%w: no service of cluster %s pulls with secret %s: %s, and none names the secret in repositoryCredentials; nothing was written: check %s",
-		ErrNoConsumers, cluster, c.secret.Name, how, refer("secret-id", "cluster", "aws-region"))
+func (c secretConsumers) noneFound(where, how string, refer func(...string) string) error {
+	return fmt.Errorf("%w: no service of %s pulls with secret %s: %s, and none names the secret in repositoryCredentials; nothing was written: check %s",
+		ErrNoConsumers, where, c.secret.Name, how, refer("secret-id", "cluster", "aws-region"))
 }
 
 // fleetConsumers are the containers without repositoryCredentials whose
@@ -79,12 +79,12 @@ func (c fleetConsumers) unused(s Service) string {
 	return fmt.Sprintf("service %s pulls no image of registry %s with the container instances' ecs.config credentials (task definition %s: no container whose image the ECS agent matches to that key without repositoryCredentials): a new deployment will not change how it pulls", s.Name, c.registryKey, s.TaskDefinition)
 }
 
-func (c fleetConsumers) noneListed(cluster, read string, refer func(...string) string) error {
-	return fmt.Errorf("%w: in cluster %s, none of the listed services %s has a container whose image the ECS agent matches to registry key %s and that has no repositoryCredentials, so none pulls with the ecs.config credentials; nothing was changed: check %s",
-		ErrNoConsumers, cluster, read, c.registryKey, refer("registry", "services"))
+func (c fleetConsumers) noneListed(where, read string, refer func(...string) string) error {
+	return fmt.Errorf("%w: in %s, none of the listed services %s has a container whose image the ECS agent matches to registry key %s and that has no repositoryCredentials, so none pulls with the ecs.config credentials; nothing was changed: check %s",
+		ErrNoConsumers, where, read, c.registryKey, refer("registry", "services"))
 }
 
-func (c fleetConsumers) noneFound(cluster, how string, refer func(...string) string) error {
-	return fmt.Errorf("%w: no service of cluster %s pulls images of registry key %s with the container instances' ecs.config credentials: %s, and none has a container whose image the ECS agent matches to that key without repositoryCredentials (Fargate services never use ecs.config); nothing was changed: check %s (Docker Hub is %s), and %s",
-		ErrNoConsumers, cluster, c.registryKey, how, refer("registry"), registryauth.DockerHubKey, refer("cluster", "aws-region"))
+func (c fleetConsumers) noneFound(where, how string, refer func(...string) string) error {
+	return fmt.Errorf("%w: no service of %s pulls images of registry key %s with the container instances' ecs.config credentials: %s, and none has a container whose image the ECS agent matches to that key without repositoryCredentials (Fargate services never use ecs.config); nothing was changed: check %s (Docker Hub is %s), and %s",
+		ErrNoConsumers, where, c.registryKey, how, refer("registry"), registryauth.DockerHubKey, refer("cluster", "aws-region"))
 }

@@ -67,6 +67,11 @@ func container(name, image, credentialsParameter string) ecstypes.ContainerDefin
 	return c
 }
 
+func (f *fakeECS) ListClusters(context.Context, *ecs.ListClustersInput, ...func(*ecs.Options)) (*ecs.ListClustersOutput, error) {
+	f.count("ListClusters")
+	return &ecs.ListClustersOutput{ClusterArns: []string{clusterARN}}, nil
+}
+
 func (f *fakeECS) ListServices(_ context.Context, in *ecs.ListServicesInput, _ ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
 	f.count("ListServices")
 	out := &ecs.ListServicesOutput{}

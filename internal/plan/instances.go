@@ -48,6 +48,7 @@ const (
 // runs Amazon Linux 1, 2 or 2023 (OS and Init are set), is managed by SSM and
 // Online, and has its ECS agent connected.
 type Instance struct {
+	Cluster              string // as the plan names it (Plan.Clusters)
 	ContainerInstanceARN string
 	EC2InstanceID        string
 	AgentConnected       bool
@@ -86,7 +87,7 @@ func (in Instance) ID() string {
 
 // readInstances lists the cluster's ACTIVE container instances, describes
 // them, and joins them with what SSM knows of each.
-func readInstances(ctx context.Context, api ECS, ssmAPI SSM, cluster string) ([]Instance, error) {
+func readInstances(ctx context.Context, api ECS, ssmAPI SSM, cluster string, refer func(...string) string) ([]Instance, error) {
 	var arns []string
 	pages := ecs.NewListContainerInstancesPaginator(api, &ecs.ListContainerInstancesInput{
 		Cluster: aws.String(cluster), Status: ecstypes.ContainerInstanceStatusActive, MaxResults: aws.Int32(100),
@@ -94,7 +95,7 @@ func readInstances(ctx context.Context, api ECS, ssmAPI SSM, cluster string) ([]
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, discovery{cluster: cluster}.clusterError(err, "ecs:ListContainerInstances")
+			return nil, clusterError(cluster, refer, err, "ecs:ListContainerInstances")
 		}
 		arns = append(arns, page.ContainerInstanceArns...)
 	}
@@ -102,11 +103,13 @@ func readInstances(ctx context.Context, api ECS, ssmAPI SSM, cluster string) ([]
 	for _, chunk := range batch.Chunks(arns, describeInstancesBatch) {
 		out, err := api.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: chunk})
 		if err != nil {
-			return nil, discovery{cluster: cluster}.clusterError(err, "ecs:DescribeContainerInstances")
+			return nil, clusterError(cluster, refer, err, "ecs:DescribeContainerInstances")
 		}
 		// Failures are instances deregistered since the listing: nothing to rotate there.
 		for _, ci := range out.ContainerInstances {
-			instances = append(instances, fromECS(ci))
+			in := fromECS(ci)
+			in.Cluster = cluster
+			instances = append(instances, in)
 		}
 	}
 	var ids []string
@@ -232,15 +235,35 @@ func orUnknown(s string) string {
 	return s
 }
 
-// checkInstances refuses, in one error, an empty cluster and every instance
-// whose ecs.config the action cannot rewrite: a half-rotated fleet pulls with
-// two sets of credentials.
-func checkInstances(cfg inputs.Common, instances []Instance) error {
-	cluster := cfg.Cluster
-	if len(instances) == 0 {
-		return fmt.Errorf("cluster %s has no ACTIVE container instance, so there is no ecs.config to rotate (Fargate tasks never read one); nothing was changed: check %s, or use %s for Fargate services",
-			cluster, cfg.Refer("cluster", "aws-region"), cfg.Setting("auth-mode", string(inputs.ModeSecretsManager)))
+// checkInstances refuses, in one error, a listed cluster without container
+// instances (with "*", only a region without any: clusters of Fargate
+// services have none) and every instance whose ecs.config the action cannot
+// rewrite: a half-rotated fleet pulls with two sets of credentials.
+func checkInstances(cfg inputs.Common, clusters []string, byCluster map[string][]Instance) error {
+	var empty []string
+	var instances []Instance
+	for _, c := range clusters {
+		if len(byCluster[c]) == 0 {
+			empty = append(empty, c)
+		}
+		instances = append(instances, byCluster[c]...)
 	}
+	if len(empty) > 0 && (!cfg.AllClusters || len(instances) == 0) {
+		return fmt.Errorf("%s no ACTIVE container instance, so there is no ecs.config to rotate (Fargate tasks never read one); nothing was changed: check %s, or use %s for Fargate services",
+			hasNone(empty), cfg.Refer("cluster", "aws-region"), cfg.Setting("auth-mode", string(inputs.ModeSecretsManager)))
+	}
+	return checkInstancesFit(clusters, instances)
+}
+
+func hasNone(empty []string) string {
+	if len(empty) == 1 {
+		return "cluster " + empty[0] + " has"
+	}
+	return "clusters " + strings.Join(empty, ", ") + " have"
+}
+
+// checkInstancesFit refuses every instance that cannot be rewritten.
+func checkInstancesFit(clusters []string, instances []Instance) error {
 	var refused, more []string
 	for _, in := range instances {
 		p := in.problems()
@@ -262,8 +285,8 @@ func checkInstances(cfg inputs.Common, instances []Instance) error {
 	case len(more) > 0:
 		refused = append(refused, fmt.Sprintf("and %d more: %s", len(more), strings.Join(more, ", ")))
 	}
-	return fmt.Errorf("ecs-config mode cannot rewrite ecs.config on %d of the %d container instances of cluster %s, so nothing was changed: %s",
-		n, len(instances), cluster, strings.Join(refused, "; "))
+	return fmt.Errorf("ecs-config mode cannot rewrite ecs.config on %d of the %d container instances of %s, so nothing was changed: %s",
+		n, len(instances), clustersText(clusters), strings.Join(refused, "; "))
 }
 
 // An error about many instances names the first few with what is wrong and

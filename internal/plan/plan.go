@@ -26,6 +26,7 @@ import (
 
 // ECS is the part of the ECS API the plan reads.
 type ECS interface {
+	ListClusters(ctx context.Context, in *ecs.ListClustersInput, optFns ...func(*ecs.Options)) (*ecs.ListClustersOutput, error)
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, optFns ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
@@ -50,7 +51,10 @@ type Secrets interface {
 // own target (the secret, or the fleet of container instances) is returned
 // beside it by ForSecret or ForFleet, and the store keeps it.
 type Plan struct {
-	Cluster  string // as the cluster input gave it
+	// Clusters are the clusters examined, those where no service uses the
+	// credentials included: as the cluster input gave them, or the ARNs
+	// that ListClusters returned for "*".
+	Clusters []string
 	Services []Service
 	Warnings []string
 }
@@ -189,8 +193,11 @@ func ForSecret(ctx context.Context, scope Scope, secretID string, ecsAPI ECS, sm
 	if err != nil {
 		return Plan{}, Secret{}, err
 	}
-	p := Plan{Cluster: scope.Cluster}
-	d := discovery{api: ecsAPI, cluster: scope.Cluster, consumers: secretConsumers{secret}, refer: scope.Refer}
+	p := Plan{}
+	if p.Clusters, err = clusters(ctx, ecsAPI, scope); err != nil {
+		return Plan{}, Secret{}, err
+	}
+	d := discovery{api: ecsAPI, clusters: p.Clusters, consumers: secretConsumers{secret}, refer: scope.Refer}
 	if p.Services, p.Warnings, err = d.services(ctx, scope.Services); err != nil {
 		return Plan{}, Secret{}, err
 	}
@@ -221,20 +228,28 @@ func ForFleet(ctx context.Context, scope Scope, creds inputs.Credentials, authTy
 			return Plan{}, Fleet{}, err
 		}
 	}
-	p := Plan{Cluster: scope.Cluster}
+	p := Plan{}
 	if changed {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("registry %s is written to ECS_ENGINE_AUTH_DATA as %s: that is the key under which the ECS agent looks up the images of this registry (Docker Hub is always %s; other registries are host[:port] and any path, lower case, without scheme or trailing slash)", creds.Registry, key, registryauth.DockerHubKey))
 	}
-	instances, err := readInstances(ctx, ecsAPI, ssmAPI, scope.Cluster)
-	if err != nil {
+	var err error
+	if p.Clusters, err = clusters(ctx, ecsAPI, scope); err != nil {
 		return Plan{}, Fleet{}, err
 	}
-	d := discovery{api: ecsAPI, cluster: scope.Cluster, consumers: fleetConsumers{key}, refer: scope.Refer}
+	byCluster := make(map[string][]Instance, len(p.Clusters))
+	var instances []Instance
+	for _, cluster := range p.Clusters {
+		if byCluster[cluster], err = readInstances(ctx, ecsAPI, ssmAPI, cluster, scope.Refer); err != nil {
+			return Plan{}, Fleet{}, err
+		}
+		instances = append(instances, byCluster[cluster]...)
+	}
+	d := discovery{api: ecsAPI, clusters: p.Clusters, consumers: fleetConsumers{key}, refer: scope.Refer}
 	services, warnings, servicesErr := d.services(ctx, scope.Services)
 	if servicesErr != nil && !errors.Is(servicesErr, ErrNoConsumers) {
 		return Plan{}, Fleet{}, servicesErr
 	}
-	instancesErr := checkInstances(scope.Common, instances)
+	instancesErr := checkInstances(scope.Common, p.Clusters, byCluster)
 	switch {
 	case instancesErr != nil && servicesErr != nil:
 		return Plan{}, Fleet{}, fmt.Errorf("%w; and %w", instancesErr, servicesErr)

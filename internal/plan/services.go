@@ -26,8 +26,10 @@ const describeBatch = 10
 const taskDefinitionReaders = 8
 
 type discovery struct {
-	api     ECS
-	cluster string // name or ARN, as given
+	api ECS
+	// clusters are the clusters examined: names or ARNs as given, or the
+	// ARNs ListClusters returned for "*".
+	clusters []string
 	// consumers recognise the containers that pull with the store's
 	// credentials, and word what the plan says about them.
 	consumers consumers
@@ -42,9 +44,9 @@ type discovery struct {
 var ErrNoConsumers = errors.New("no planned service pulls with the credentials being rotated")
 
 // services plans the services the user listed, or, when names is empty,
-// every service of the cluster that pulls with the credentials. Services are
-// de-duplicated by ARN once resolved: a service named by name and by ARN is
-// planned once. When no planned service pulls with the credentials, the
+// every service of the clusters that pulls with the credentials. Services
+// are de-duplicated by ARN once resolved: a service named by name and by ARN
+// is planned once. When no planned service pulls with the credentials, the
 // error (wrapping ErrNoConsumers) says how the plan looked for them.
 func (d discovery) services(ctx context.Context, names []string) ([]Service, []string, error) {
 	if len(names) > 0 {
@@ -53,15 +55,12 @@ func (d discovery) services(ctx context.Context, names []string) ([]Service, []s
 	return d.discover(ctx)
 }
 
-// listed plans the services the user named; an unknown one is an error
-// before anything changes.
+// listed plans the services the user named; an unknown or ambiguous one is
+// an error before anything changes.
 func (d discovery) listed(ctx context.Context, names []string) ([]Service, []string, error) {
-	described, missing, err := d.describe(ctx, names)
+	described, err := d.describeListed(ctx, names)
 	if err != nil {
 		return nil, nil, err
-	}
-	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("service %s not found in cluster %s: check %s", strings.Join(missing, ", "), d.cluster, d.refer("services"))
 	}
 	services, warnings, err := d.withContainers(ctx, described)
 	if err != nil {
@@ -78,21 +77,20 @@ func (d discovery) listed(ctx context.Context, names []string) ([]Service, []str
 	return services, warnings, nil
 }
 
-// discover plans every service of the cluster whose task definition pulls
+// discover plans every service of the clusters whose task definitions pull
 // with the credentials.
 func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
-	var arns []string
-	pages := ecs.NewListServicesPaginator(d.api, &ecs.ListServicesInput{Cluster: aws.String(d.cluster), MaxResults: aws.Int32(100)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+	var described []ecstypes.Service
+	for _, cluster := range d.clusters {
+		arns, err := d.list(ctx, cluster)
 		if err != nil {
-			return nil, nil, d.clusterError(err, "ecs:ListServices")
+			return nil, nil, err
 		}
-		arns = append(arns, page.ServiceArns...)
-	}
-	described, _, err := d.describe(ctx, arns)
-	if err != nil {
-		return nil, nil, err
+		found, _, err := d.describe(ctx, cluster, arns)
+		if err != nil {
+			return nil, nil, err
+		}
+		described = append(described, found...)
 	}
 	all, warnings, err := d.withContainers(ctx, described)
 	if err != nil {
@@ -110,6 +108,20 @@ func (d discovery) discover(ctx context.Context) ([]Service, []string, error) {
 	return using, warnings, nil
 }
 
+// list is every service ARN of cluster, 100 a page.
+func (d discovery) list(ctx context.Context, cluster string) ([]string, error) {
+	var arns []string
+	pages := ecs.NewListServicesPaginator(d.api, &ecs.ListServicesInput{Cluster: aws.String(cluster), MaxResults: aws.Int32(100)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, clusterError(cluster, d.refer, err, "ecs:ListServices")
+		}
+		arns = append(arns, page.ServiceArns...)
+	}
+	return arns, nil
+}
+
 func (d discovery) unusedWarning(s Service) string { return d.consumers.unused(s) }
 
 // noListedConsumer refuses a rotation whose listed services all ignore the
@@ -119,28 +131,31 @@ func (d discovery) noListedConsumer(services []Service) error {
 	for _, s := range services {
 		read = append(read, fmt.Sprintf("%s (task definition %s)", s.Name, awsname.Short(s.TaskDefinition)))
 	}
-	return d.consumers.noneListed(d.cluster, strings.Join(read, ", "), d.refer)
+	return d.consumers.noneListed(d.where(), strings.Join(read, ", "), d.refer)
 }
 
 // noDiscoveredConsumer refuses a rotation that no service of the cluster
 // uses.
 func (d discovery) noDiscoveredConsumer(examined int) error {
-	how := fmt.Sprintf("%d services were examined (every service that ListServices returns, through its current task definition)", examined)
-	if examined == 0 {
+	how := fmt.Sprintf("%d services were examined (every service that ListServices returns, through its current task definition, those of its deployments in progress and of its task sets)", examined)
+	switch {
+	case examined == 0 && len(d.clusters) == 1:
 		how = "the cluster has no services (ListServices returned none)"
+	case examined == 0:
+		how = "the clusters have no services (ListServices returned none in each)"
 	}
-	return d.consumers.noneFound(d.cluster, how, d.refer)
+	return d.consumers.noneFound(d.where(), how, d.refer)
 }
 
 // describe reads services in batches of ten; missing lists those ECS does not
 // know (or knows only as deleted). A service named twice (by name and by ARN,
 // or by ARNs in old and new format) is found once, in first-named order.
-func (d discovery) describe(ctx context.Context, services []string) (found []ecstypes.Service, missing []string, err error) {
+func (d discovery) describe(ctx context.Context, cluster string, services []string) (found []ecstypes.Service, missing []string, err error) {
 	seen := map[string]bool{}
 	for _, names := range batch.Chunks(services, describeBatch) {
-		out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(d.cluster), Services: names})
+		out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: names})
 		if err != nil {
-			return nil, nil, d.clusterError(err, "ecs:DescribeServices")
+			return nil, nil, clusterError(cluster, d.refer, err, "ecs:DescribeServices")
 		}
 		for _, s := range out.Services {
 			if aws.ToString(s.Status) == "INACTIVE" {
@@ -155,6 +170,9 @@ func (d discovery) describe(ctx context.Context, services []string) (found []ecs
 				continue
 			}
 			seen[id] = true
+			if s.ClusterArn == nil { // ECS always sends it; the cluster asked serves as well
+				s.ClusterArn = aws.String(cluster)
+			}
 			found = append(found, s)
 		}
 		for _, f := range out.Failures {
@@ -177,7 +195,7 @@ func (d discovery) withContainers(ctx context.Context, described []ecstypes.Serv
 	services := make([]Service, 0, len(described))
 	var warnings []string
 	for _, s := range described {
-		containers := defs[aws.ToString(s.TaskDefinition)]
+		containers := consumerContainers(s, defs)
 		if onFargate(s) {
 			var warning string
 			if containers, warning = d.consumers.onFargate(aws.ToString(s.ServiceName), containers); warning != "" {
@@ -223,8 +241,10 @@ func (d discovery) service(s ecstypes.Service, containers []Container) Service {
 func (d discovery) taskDefinitions(ctx context.Context, described []ecstypes.Service) (map[string][]Container, error) {
 	var arns []string
 	for _, s := range described {
-		if arn := aws.ToString(s.TaskDefinition); !slices.Contains(arns, arn) {
-			arns = append(arns, arn)
+		for _, arn := range taskDefinitionsOf(s) {
+			if !slices.Contains(arns, arn) {
+				arns = append(arns, arn)
+			}
 		}
 	}
 	var (
@@ -290,10 +310,21 @@ func primaryCreatedAt(s ecstypes.Service) time.Time {
 
 // clusterError says plainly when the cluster does not exist: that is a
 // wrong input or region far more often than a fault of AWS.
-func (d discovery) clusterError(err error, action string) error {
+func clusterError(cluster string, refer func(...string) string, err error, action string) error {
 	var missing *ecstypes.ClusterNotFoundException
 	if errors.As(err, &missing) {
-		return fmt.Errorf("cluster %s not found in this account and region: check %s: %w", d.cluster, d.refer("cluster", "aws-region"), err)
+		return fmt.Errorf("cluster %s not found in this account and region: check %s: %w", cluster, refer("cluster", "aws-region"), err)
 	}
-	return awserr.Wrap(err, action, "cluster "+d.cluster)
+	return awserr.Wrap(err, action, "cluster "+cluster)
+}
+
+// where names the clusters examined, for a message: "cluster prod", or
+// "clusters prod, staging".
+func (d discovery) where() string { return clustersText(d.clusters) }
+
+func clustersText(clusters []string) string {
+	if len(clusters) == 1 {
+		return "cluster " + clusters[0]
+	}
+	return "clusters " + strings.Join(clusters, ", ")
 }

@@ -47,7 +47,7 @@ func TestHugeOutsideTextIsBounded(t *testing.T) {
 	task := failedTask("web", "t1", huge)
 	task.Containers[0].Image = "registry.example.com/" + huge
 	run := Run{Result: ResultFailed, Mode: "ecs-config", Cluster: "prod",
-		Plan: &plan.Plan{Cluster: "prod", Warnings: []string{huge},
+		Plan: &plan.Plan{Clusters: []string{"prod"}, Warnings: []string{huge},
 			Services: []plan.Service{{Name: "web", Containers: []plan.Container{{Name: "web", Image: huge, UsesECSConfig: true}}}}},
 		Verify: []verify.ImageResult{{Image: huge, Registry: "ghcr.io", Status: "denied", Detail: huge}},
 		Store: &FleetStored{Planned: plan.Fleet{RegistryKey: "ghcr.io"},

@@ -15,21 +15,36 @@ import (
 // Plan prints what the rotation touches, as a table: the cluster, the
 // store's target as the store tells it, and the services.
 func (r *Reporter) Plan(p plan.Plan, store Stored) {
-	r.Infof("cluster  %s", p.Cluster)
+	switch len(p.Clusters) {
+	case 1:
+		r.Infof("cluster  %s", p.Clusters[0])
+	default:
+		r.Infof("clusters %d: %s", len(p.Clusters), strings.Join(p.Clusters, ", "))
+	}
+	r.planPerCluster(p)
 	store.planLog(r)
 	if len(p.Services) == 0 {
 		r.Infof("services none")
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tDESIRED\tRUNNING\tCONTAINER\tIMAGE\tROTATED")
+	several := len(p.Clusters) > 1
+	header := "SERVICE\tTASK DEFINITION\tDESIRED\tRUNNING\tCONTAINER\tIMAGE\tROTATED"
+	if several {
+		header = "CLUSTER\t" + header
+	}
+	fmt.Fprintln(tw, header)
 	for _, s := range p.Services {
 		for i, c := range s.Containers {
-			name, td, desired, running := r.cell(s.Name), r.cell(awsname.Short(s.TaskDefinition)), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
+			cluster, name, td, desired, running := r.cell(awsname.Short(s.ClusterARN)), r.cell(s.Name), r.cell(awsname.Short(s.TaskDefinition)), fmt.Sprint(s.DesiredCount), fmt.Sprint(s.RunningCount)
 			if i > 0 {
-				name, td, desired, running = "", "", "", ""
+				cluster, name, td, desired, running = "", "", "", "", ""
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, td, desired, running, r.cell(c.Name), r.cell(c.Image), yesNo(c.Rotated()))
+			row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", name, td, desired, running, r.cell(c.Name), r.cell(c.Image), yesNo(c.Rotated()))
+			if several {
+				row = cluster + "\t" + row
+			}
+			fmt.Fprintln(tw, row)
 		}
 	}
 	tw.Flush()

@@ -137,7 +137,7 @@ func (run Run) outputs() (values map[string]string, cut []string) {
 	stored := run.stored().instances()
 	bounded := make([]Instance, len(stored))
 	for i, in := range stored {
-		in.ContainerInstanceArn, in.EC2InstanceID, in.CommandID, in.Status = Bound(in.ContainerInstanceArn), Bound(in.EC2InstanceID), Bound(in.CommandID), Bound(in.Status)
+		in.Cluster, in.ContainerInstanceArn, in.EC2InstanceID, in.CommandID, in.Status = Bound(in.Cluster), Bound(in.ContainerInstanceArn), Bound(in.EC2InstanceID), Bound(in.CommandID), Bound(in.Status)
 		bounded[i] = in
 	}
 	instancesJSON, keptInstances := fitJSON(bounded, outputBudget)

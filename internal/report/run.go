@@ -30,6 +30,10 @@ type Run struct {
 	Watch       *rollout.Result
 	Failure     *Failure
 	Rollback    *Rollback // set when a failed rollout was rolled back
+	// BadInput: the run stopped before any change on what the plan found
+	// wrong with an input (max-services, a service name two clusters
+	// have): the exit status is bad input's.
+	BadInput bool
 }
 
 // Rollback is what rollback-on-failure did after the rollout failed; what it
@@ -43,6 +47,7 @@ type Rollback struct {
 // Instance is one entry of the `instances` output: a container instance and
 // its own outcome.
 type Instance struct {
+	Cluster              string `json:"cluster"`
 	ContainerInstanceArn string `json:"containerInstanceArn"`
 	EC2InstanceID        string `json:"ec2InstanceId"`
 	CommandID            string `json:"commandId"`

@@ -52,8 +52,8 @@ func renderSummary(run Run, scrub func(string) string, budget int) string {
 	b := &summaryWriter{scrub: scrub, budget: budget - summaryReserve}
 	fmt.Fprintf(b, "## %s ecs-registry-rotate: %s\n\n", resultIcons[run.Result], run.Result)
 	writeHeadline(b, run)
-	writeInstances(b, run.stored().instances())
-	writeServices(b, run.services())
+	writeInstancesByCluster(b, run.stored().instances())
+	writeServicesByCluster(b, run)
 	writeFailedTasks(b, run.failedTasks())
 	writeRollback(b, run)
 	writeVerify(b, run.Verify)
@@ -123,6 +123,9 @@ func pluralVerb(n int) string {
 
 func writeHeadline(b *summaryWriter, run Run) {
 	fmt.Fprintf(b, "- Mode: %s\n- Cluster: %s\n", b.md(run.Mode), b.md(run.Cluster))
+	if c := run.clusters(); len(c) > 1 {
+		fmt.Fprintf(b, "- Clusters examined: %d (%s)\n", len(c), b.md(strings.Join(c, ", ")))
+	}
 	run.stored().headline(b)
 	if run.Failure != nil {
 		fmt.Fprintf(b, "- Failed step: **%s**: %s\n", b.md(run.Failure.Step), b.mdErr(run.Failure.Err.Error()))
@@ -136,7 +139,13 @@ func writeServices(b *summaryWriter, services []rollout.ServiceResult) {
 		b.WriteString("No service to deploy.\n\n")
 		return
 	}
-	b.WriteString("### Services\n\n| Service | Deployment | Rollout state | Desired | Running | Pending | Failed | Result | Time |\n|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("### Services\n\n")
+	writeServiceTable(b, services)
+}
+
+// writeServiceTable is the table of services' rollouts.
+func writeServiceTable(b *summaryWriter, services []rollout.ServiceResult) {
+	b.WriteString("| Service | Deployment | Rollout state | Desired | Running | Pending | Failed | Result | Time |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range services {
 		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d | %d | %s | %s |\n",
 			b.md(s.Service), orDash(b.md(s.DeploymentID)), orDash(b.md(s.RolloutState)), s.DesiredCount, s.RunningCount, s.PendingCount, s.FailedTasks,

@@ -55,8 +55,14 @@ func (f *fleetStore) step() string { return report.StepECSConfig }
 // inPlace: only the instances' preflight can tell, inside apply.
 func (f *fleetStore) inPlace(plan.Plan) (bool, []plan.Service) { return false, nil }
 
-// locks: the instances are the cluster's, which the run locks anyway.
-func (f *fleetStore) locks() []lock.Resource { return nil }
+// locks are the clusters whose instances apply rewrites.
+func (f *fleetStore) locks() []lock.Resource {
+	var res []lock.Resource
+	for _, in := range f.fleet.Instances {
+		res = append(res, lock.Cluster(in.Cluster))
+	}
+	return res
+}
 
 func (f *fleetStore) asPlanned(context.Context) error { return nil }
 
@@ -95,10 +101,10 @@ func (f *fleetStore) changed() bool { return len(f.res.Changed()) > 0 }
 // options are the options of Apply and Rollback for this run.
 func (f *fleetStore) options(services []plan.Service, payload []byte) ecsconfig.Options {
 	return ecsconfig.Options{
-		Cluster: f.scope.Cluster, RunID: f.runID, Transport: ecsconfig.Transport(f.conf.ECSConfigTransport),
+		RunID: f.runID, Transport: ecsconfig.Transport(f.conf.ECSConfigTransport),
 		AuthType: f.conf.ECSConfigAuthType, RegistryKey: f.fleet.RegistryKey, Payload: payload,
 		Restart: f.conf.RestartAgent, Timeout: f.timeout, Deadline: f.holder.Deadline, PollInterval: f.poll,
-		FleetSize: len(f.fleet.Instances), Log: func(line string) { f.rep.Infof("%s", line) }, Now: f.deps.Now,
+		FleetSizes: fleetSizes(f.fleet), Log: func(line string) { f.rep.Infof("%s", line) }, Now: f.deps.Now,
 		Warn:    func(line string) { f.rep.Warningf("%s", line) },
 		Judge:   func(keys []string) error { return f.fleet.JudgeKeys(services, keys) },
 		Setting: f.setting,
@@ -155,9 +161,20 @@ func (f *fleetStore) clients() ecsconfig.Clients {
 func instancesOf(fleet plan.Fleet) []ecsconfig.Instance {
 	out := make([]ecsconfig.Instance, len(fleet.Instances))
 	for i, in := range fleet.Instances {
-		out[i] = ecsconfig.Instance{ContainerInstanceARN: in.ContainerInstanceARN, EC2InstanceID: in.EC2InstanceID, Init: in.Init}
+		out[i] = ecsconfig.Instance{Cluster: in.Cluster, ContainerInstanceARN: in.ContainerInstanceARN, EC2InstanceID: in.EC2InstanceID, Init: in.Init}
 	}
 	return out
+}
+
+// fleetSizes are the planned fleet's sizes per cluster: the apply and the
+// rollback (given only the changed instances) take at most a quarter of
+// each cluster's whole fleet a batch.
+func fleetSizes(fleet plan.Fleet) map[string]int {
+	sizes := map[string]int{}
+	for _, in := range fleet.Instances {
+		sizes[in.Cluster]++
+	}
+	return sizes
 }
 
 // reportInstances is the instances output: each instance's own outcome.
@@ -166,6 +183,7 @@ func reportInstances(res ecsconfig.Result) []report.Instance {
 	out := make([]report.Instance, len(res.Instances))
 	for i, o := range res.Instances {
 		out[i] = report.Instance{
+			Cluster:              o.Cluster,
 			ContainerInstanceArn: o.ContainerInstanceARN, EC2InstanceID: o.EC2InstanceID, CommandID: o.CommandID,
 			Status: string(o.Status), AgentReconnected: o.AgentReconnected,
 			FileChanged:  slices.ContainsFunc(changed, func(c ecsconfig.Instance) bool { return c.EC2InstanceID == o.EC2InstanceID }),

@@ -24,14 +24,12 @@ func lockDeadline(start time.Time, timeout time.Duration) time.Time {
 }
 
 // lockedResources are what the run changes: every cluster whose services
-// it rolls (the fleet store changes that cluster's instances too) and what
-// the store changes besides (the secret).
+// it rolls, and what the store changes besides (the secret, or the clusters
+// whose instances it rewrites). lock.Acquire takes each once.
 func lockedResources(p plan.Plan, st store) []lock.Resource {
-	res := []lock.Resource{lock.Cluster(p.Cluster)}
+	var res []lock.Resource
 	for _, s := range p.Services {
-		if s.ClusterARN != "" {
-			res = append(res, lock.Cluster(s.ClusterARN))
-		}
+		res = append(res, lock.Cluster(s.ClusterARN))
 	}
 	return append(res, st.locks()...)
 }

@@ -44,7 +44,7 @@ func (r *runner) rollServicesBack(ctx context.Context, rb *report.Rollback) {
 		targets[i] = d.Target
 	}
 	r.rep.Group(fmt.Sprintf("Roll back: deploy %d services on the previous credentials", len(targets)))
-	deps, err := r.calls.deploy(ctx, r.deps.ECS, targets, rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent}, r.deps.Now)
+	deps, err := r.calls.deploy(ctx, r.deps.ECS, targets, r.deployOptions(), r.deps.Now)
 	r.logDeployments(deps)
 	r.rep.EndGroup()
 	rb.Deployments = deps

@@ -2,11 +2,14 @@ package rotate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/inputs"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/lock"
@@ -66,7 +69,8 @@ func Run(ctx context.Context, cfg inputs.Config, deps Deps, rep *report.Reporter
 
 func newRunner(cfg inputs.Config, deps Deps, rep *report.Reporter) *runner {
 	return &runner{cfg: cfg, deps: deps, rep: rep, run: report.Run{Mode: string(cfg.AuthMode), Cluster: cfg.Cluster},
-		runID: newRunID(deps.Now()), calls: rolloutCalls{deploy: rollout.Deploy, watch: rollout.Watch, adopt: rollout.Adopt}}
+		runID: newRunID(deps.Now()), calls: rolloutCalls{deploy: rollout.Deploy, watch: rollout.Watch, adopt: rollout.Adopt},
+		pacer: rollout.NewPacer()}
 }
 
 // env is what the run shares with its store.
@@ -116,6 +120,9 @@ type runner struct {
 	runID string // names the ecs-config parameter and the instances' backups
 	store store
 	calls rolloutCalls
+	// pacer keeps the run's UpdateService calls (the rollout's and the
+	// rollback's) under ECS's limit for the account and region.
+	pacer *rollout.Pacer
 	locks *lock.Set // held from before the first write to the end of the run
 	// lockHolder is this run as its locks name it; its Deadline is also
 	// when a parameter it leaves is stale.
@@ -139,6 +146,9 @@ func (r *runner) steps(ctx context.Context) {
 	if r.cfg.DryRun {
 		r.run.Result = report.ResultDryRun
 		r.rep.Infof("dry-run: nothing was changed")
+		return
+	}
+	if !r.withinMaxServices(p) {
 		return
 	}
 	if inPlace, stale := r.store.inPlace(p); inPlace {
@@ -178,11 +188,44 @@ func (r *runner) plan(ctx context.Context) (plan.Plan, bool) {
 	p, err := r.store.plan(ctx)
 	if err != nil {
 		r.fail(report.StepPlan, "", err)
+		// What the plan found wrong with an input (a service name two
+		// clusters have) is bad input, as Load's problems are.
+		r.run.BadInput = errors.As(err, new(inputs.Problems))
 		return plan.Plan{}, false
 	}
 	r.run.Plan = &p
 	r.rep.Plan(p, r.store.report())
 	return p, true
+}
+
+// withinMaxServices stops, as bad input and before any change, a run whose
+// plan found more services than max-services: "*" must never surprise. A
+// dry run prints its plan whatever the count.
+func (r *runner) withinMaxServices(p plan.Plan) bool {
+	if len(p.Services) <= r.cfg.MaxServices {
+		return true
+	}
+	r.fail(report.StepPlan, "", fmt.Errorf("the plan found %d services in %s, more than %s allows (%d); nothing was changed: raise %s, or narrow %s or %s (a dry run prints the plan whatever the count)",
+		len(p.Services), clustersOf(p), r.cfg.Setting("max-services", fmt.Sprint(r.cfg.MaxServices)), r.cfg.MaxServices,
+		r.cfg.Refer("max-services"), r.cfg.Refer("cluster"), r.cfg.Refer("services")))
+	r.run.BadInput = true
+	return false
+}
+
+// clustersOf names the plan's clusters and how many services each holds.
+func clustersOf(p plan.Plan) string {
+	count := map[string]int{}
+	for _, s := range p.Services {
+		count[awsname.Short(s.ClusterARN)]++
+	}
+	parts := make([]string, 0, len(p.Clusters))
+	for _, c := range p.Clusters {
+		parts = append(parts, fmt.Sprintf("%s (%d)", awsname.Short(c), count[awsname.Short(c)]))
+	}
+	if len(parts) == 1 {
+		return "cluster " + parts[0]
+	}
+	return "clusters " + strings.Join(parts, ", ")
 }
 
 func (r *runner) verify(ctx context.Context, p plan.Plan) bool {
@@ -279,7 +322,7 @@ func without(all, drop []plan.Service) []plan.Service {
 func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollout.Deployment, bool) {
 	r.rep.Group(fmt.Sprintf("Deploy %d services", len(targets)))
 	defer r.rep.EndGroup()
-	deployments, err := r.calls.deploy(ctx, r.deps.ECS, targets, rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent}, r.deps.Now)
+	deployments, err := r.calls.deploy(ctx, r.deps.ECS, targets, r.deployOptions(), r.deps.Now)
 	r.run.Deployments = deployments
 	r.logDeployments(deployments)
 	if err != nil {
@@ -290,6 +333,12 @@ func (r *runner) deploy(ctx context.Context, targets []rollout.Target) ([]rollou
 		return deployments, false
 	}
 	return deployments, true
+}
+
+// deployOptions are the UpdateService options of the run's deploys.
+func (r *runner) deployOptions() rollout.DeployOptions {
+	return rollout.DeployOptions{MinimumHealthyPercent: r.cfg.MinimumHealthyPercent, Pacer: r.pacer,
+		Log: func(line string) { r.rep.Infof("%s", line) }}
 }
 
 // logDeployments says which deployment each service got.
@@ -379,12 +428,8 @@ func (r *runner) cancelled() {
 func targets(p plan.Plan) []rollout.Target {
 	out := make([]rollout.Target, 0, len(p.Services))
 	for _, s := range p.Services {
-		cluster := s.ClusterARN
-		if cluster == "" { // ECS always sends it; the cluster input serves as well
-			cluster = p.Cluster
-		}
 		out = append(out, rollout.Target{
-			Cluster: cluster, Service: s.Name, ServiceArn: s.ARN,
+			Cluster: s.ClusterARN, Service: s.Name, ServiceArn: s.ARN,
 			DeploymentConfiguration: s.DeploymentConfiguration,
 		})
 	}

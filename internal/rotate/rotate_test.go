@@ -90,7 +90,7 @@ var (
 	web   = plan.Service{Name: "web", ARN: "arn:aws:ecs:us-east-1:123456789012:service/prod/web", ClusterARN: cluster, Containers: []plan.Container{{Name: "web", Image: "registry.example.com/web:1", UsesSecret: true}}}
 	batch = plan.Service{Name: "batch", ARN: "arn:aws:ecs:us-east-1:123456789012:service/prod/batch", ClusterARN: cluster, Containers: []plan.Container{{Name: "batch", Image: "registry.example.com/batch:1", UsesSecret: true}}}
 
-	testPlan = plan.Plan{Cluster: "prod", Services: []plan.Service{web, batch}}
+	testPlan = plan.Plan{Clusters: []string{"prod"}, Services: []plan.Service{web, batch}}
 )
 
 // fakeRollout answers the rollout's calls: each deploy starts one
@@ -166,16 +166,18 @@ type decision struct {
 	name string
 	// inputs
 	dryRun, noRollback, noWait, noForce bool
+	maxServices                         int // 0 is 100
 	// answers
 	store   fakeStore
 	rollout fakeRollout
 	verify  bool // the new credentials fail verification
 	held    bool // another run holds the lock
 	// what must happen
-	calls  string // the store's and the rollout's calls, in order
-	result string
-	step   string // the failure's step; "" when none
-	undo   bool   // a cancelled run says how to undo by hand
+	calls    string // the store's and the rollout's calls, in order
+	result   string
+	step     string // the failure's step; "" when none
+	undo     bool   // a cancelled run says how to undo by hand
+	badInput bool   // the exit status is bad input's
 }
 
 var decisions = []decision{
@@ -187,6 +189,12 @@ var decisions = []decision{
 		calls: "plan apply", result: report.ResultSuccess},
 	{name: "dry run", dryRun: true, store: fakeStore{written: true},
 		calls: "plan", result: report.ResultDryRun},
+	{name: "more services than max-services", maxServices: 1, store: fakeStore{written: true},
+		calls: "plan", result: report.ResultFailed, step: report.StepPlan, badInput: true},
+	{name: "more services than max-services, dry run: the plan is printed", maxServices: 1, dryRun: true, store: fakeStore{written: true},
+		calls: "plan", result: report.ResultDryRun},
+	{name: "plan finds an input wrong", store: fakeStore{planErr: inputs.Problems{{Input: "services", Message: "web is a service of clusters a and b"}}},
+		calls: "plan", result: report.ResultFailed, step: report.StepPlan, badInput: true},
 	{name: "plan fails", store: fakeStore{planErr: errors.New("no consumer")},
 		calls: "plan", result: report.ResultFailed, step: report.StepPlan},
 	{name: "verify fails", verify: true, store: fakeStore{written: true},
@@ -258,8 +266,11 @@ func TestDecisions(t *testing.T) {
 			st, ro := d.store, d.rollout
 			st.calls, ro.calls, ro.cancel = &calls, &calls, cancel
 
+			if d.maxServices == 0 {
+				d.maxServices = 100
+			}
 			cfg := inputs.Config{
-				Common:  inputs.Common{AuthMode: inputs.ModeSecretsManager, Cluster: "prod", VerifyCredentials: true, DryRun: d.dryRun},
+				Common:  inputs.Common{AuthMode: inputs.ModeSecretsManager, Cluster: "prod", VerifyCredentials: true, DryRun: d.dryRun, MaxServices: d.maxServices},
 				Rollout: inputs.Rollout{ForceNewDeployment: !d.noForce, Wait: !d.noWait, RollbackOnFailure: !d.noRollback, Timeout: time.Minute, PollInterval: time.Second},
 			}
 			api := lockAPI(t)
@@ -307,6 +318,9 @@ func TestDecisions(t *testing.T) {
 			if undo := run.Failure != nil && strings.Contains(run.Failure.Err.Error(), "put store s1 back by hand"); undo != d.undo {
 				t.Errorf("the failure says how to undo by hand: %v, want %v (%v)", undo, d.undo, run.Failure)
 			}
+			if run.BadInput != d.badInput {
+				t.Errorf("bad input %v, want %v", run.BadInput, d.badInput)
+			}
 			if names := lockNames(t, api); d.held && len(names) != 1 || !d.held && len(names) != 0 {
 				t.Errorf("locks left: %v", names)
 			}
@@ -320,7 +334,7 @@ func TestApplyFailureNamesTheStoresResource(t *testing.T) {
 	var calls []string
 	st := fakeStore{calls: &calls, applyErr: errors.New("denied")}
 	ro := fakeRollout{calls: &calls}
-	cfg := inputs.Config{Common: inputs.Common{AuthMode: inputs.ModeSecretsManager, Cluster: "prod"}, Rollout: inputs.Rollout{ForceNewDeployment: true, Wait: true, Timeout: time.Minute}}
+	cfg := inputs.Config{Common: inputs.Common{AuthMode: inputs.ModeSecretsManager, Cluster: "prod", MaxServices: 100}, Rollout: inputs.Rollout{ForceNewDeployment: true, Wait: true, Timeout: time.Minute}}
 	r := newRunner(cfg, withDefaults(Deps{SSM: lockAPI(t)}), report.New(report.Options{Log: &bytes.Buffer{}}))
 	r.calls = rolloutCalls{deploy: ro.deploy, watch: ro.watch, adopt: ro.adopt}
 	run := r.runWith(context.Background(), &st)
