@@ -23,22 +23,29 @@ func BenchmarkBinary500Services(b *testing.B) {
 	b.StopTimer()
 	for range b.N {
 		w := newWorldTick(b, 500*time.Millisecond, services...)
-		// The binary's floor for poll-interval is 1s; the CLI prints its
-		// outputs as JSON on stdout.
-		cmd, out := w.command(b, "--cluster", "prod", "--secret-id", "prod/registry", "--username", user,
-			"--registry", w.fake.RegistryHost(), "--poll-interval", "1s", "--timeout", "5m")
-		cmd.Env = append(cmd.Env, "ECS_REGISTRY_ROTATE_PASSWORD="+newPassword)
-		b.StartTimer()
-		err := cmd.Run()
-		b.StopTimer()
-		if err != nil || !strings.Contains(out.String(), `"result": "success"`) {
-			b.Fatalf("run: %v\n%s", err, tail(out.String(), 3000))
-		}
-		rusage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		b.ReportMetric(float64(rusage.Maxrss)/1024, "maxrss-MiB") // Linux reports KiB
+		runBinary(b, w, "--cluster", "prod", "--timeout", "5m")
 		b.ReportMetric(float64(len(w.fake.Calls())), "calls")
 		b.ReportMetric(float64(w.fake.CallCount("DescribeServices")), "describeServices")
 	}
+}
+
+// runBinary runs the real binary, timed, on the world's secret with the
+// given flags, requires result success and reports its peak resident memory.
+// The binary's floor for poll-interval is 1s; the CLI prints its outputs as
+// JSON on stdout.
+func runBinary(b *testing.B, w *world, flags ...string) {
+	b.Helper()
+	args := append([]string{"--secret-id", "prod/registry", "--username", user, "--registry", w.fake.RegistryHost(), "--poll-interval", "1s"}, flags...)
+	cmd, out := w.command(b, args...)
+	cmd.Env = append(cmd.Env, "ECS_REGISTRY_ROTATE_PASSWORD="+newPassword)
+	b.StartTimer()
+	err := cmd.Run()
+	b.StopTimer()
+	if err != nil || !strings.Contains(out.String(), `"result": "success"`) {
+		b.Fatalf("run: %v\n%s", err, tail(out.String(), 3000))
+	}
+	rusage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	b.ReportMetric(float64(rusage.Maxrss)/1024, "maxrss-MiB") // Linux reports KiB
 }
 
 func tail(s string, n int) string {
@@ -76,15 +83,7 @@ func BenchmarkBinary20Clusters(b *testing.B) {
 		}
 		consumers += 2 // the world's own cluster prod: web and worker pull with the secret, proxy does not
 		w.fake.ResetCalls()
-		cmd, out := w.command(b, "--cluster", "*", "--secret-id", "prod/registry", "--username", user, "--max-services", "1000",
-			"--registry", w.fake.RegistryHost(), "--poll-interval", "1s", "--timeout", "10m")
-		cmd.Env = append(cmd.Env, "ECS_REGISTRY_ROTATE_PASSWORD="+newPassword)
-		b.StartTimer()
-		err := cmd.Run()
-		b.StopTimer()
-		if err != nil || !strings.Contains(out.String(), `"result": "success"`) {
-			b.Fatalf("run: %v\n%s", err, tail(out.String(), 3000))
-		}
+		runBinary(b, w, "--cluster", "*", "--max-services", "1000", "--timeout", "10m")
 		if n := w.fake.CallCount("UpdateService") - w.fake.Throttled("UpdateService"); n != consumers {
 			b.Errorf("%d services rolled, want the %d consumers", n, consumers)
 		}
@@ -95,8 +94,6 @@ func BenchmarkBinary20Clusters(b *testing.B) {
 				b.Errorf("poll %d made %d DescribeServices calls, want %d (the sum over clusters of ceil(consumers/10))", i+1, n, want)
 			}
 		}
-		rusage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		b.ReportMetric(float64(rusage.Maxrss)/1024, "maxrss-MiB")
 		b.ReportMetric(float64(len(polls)), "polls")
 		b.ReportMetric(float64(w.fake.Throttled("UpdateService")), "throttled")
 		for op, n := range w.fake.CallCounts() {

@@ -297,3 +297,19 @@ func TestECSConfigOverTwoClusters(t *testing.T) {
 	}
 	w.noCredentialInSSM(t)
 }
+
+// TestFailureNamesClusterAndService: over several clusters, a service that
+// cannot pull fails the run, and its annotation names its cluster.
+func TestFailureNamesClusterAndService(t *testing.T) {
+	w := newClustersWorld(t)
+	in := wrongPassword(w)
+	in["cluster"] = "prod,staging"
+	in["services"] = "staging/web"
+	r := w.run(t, in)
+	if r.code != 1 || r.outputs["result"] != "failed" {
+		t.Fatalf("exit %d result %q, want 1 failed", r.code, r.outputs["result"])
+	}
+	if line := lineWith(r.stdout, "CannotPullContainerError::service web"); !strings.Contains(line, "service web of cluster staging") {
+		t.Errorf("the rollout's annotation does not name the cluster: %s", line)
+	}
+}

@@ -2,7 +2,11 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/rollout"
 )
 
 // Changes says, in one sentence a person can act on, what the run changed
@@ -11,11 +15,7 @@ import (
 func (run Run) Changes() string {
 	parts := run.stored().changes()
 	if len(run.Deployments) > 0 {
-		names := make([]string, len(run.Deployments))
-		for i, d := range run.Deployments {
-			names[i] = d.Service
-		}
-		parts = append(parts, fmt.Sprintf("services %s were redeployed", strings.Join(names, ", ")))
+		parts = append(parts, fmt.Sprintf("services %s were redeployed", strings.Join(deployedNames(run.Deployments), ", ")))
 	}
 	if rb := run.Rollback; rb != nil {
 		if restored, ok := run.stored().restored(); ok && rb.Err == nil {
@@ -50,4 +50,20 @@ func (run Run) rollbackState() string {
 		parts = append(parts, "services redeployed on the previous credentials, not waited for: "+strings.Join(names, ", "))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// deployedNames name the services deployed, as cluster/service when they
+// are of several clusters.
+func deployedNames(deployments []rollout.Deployment) []string {
+	names := make([]string, len(deployments))
+	several := slices.ContainsFunc(deployments, func(d rollout.Deployment) bool {
+		return awsname.Short(d.Cluster) != awsname.Short(deployments[0].Cluster)
+	})
+	for i, d := range deployments {
+		names[i] = d.Service
+		if several {
+			names[i] = awsname.Short(d.Cluster) + "/" + d.Service
+		}
+	}
+	return names
 }

@@ -79,7 +79,7 @@ func (r *Reporter) annotateRollout(w rollout.Result) {
 			continue
 		}
 		title := fmt.Sprintf("rollout: %s: %s", r.cell(s.Service), s.State)
-		msg := fmt.Sprintf("service %s, deployment %s, after %s: ", r.cell(s.Service), r.cell(s.DeploymentID), elapsed(s.Elapsed))
+		msg := fmt.Sprintf("service %s of cluster %s, deployment %s, after %s: ", r.cell(s.Service), r.cell(awsname.Short(s.Cluster)), r.cell(s.DeploymentID), elapsed(s.Elapsed))
 		if s.Reason != "" {
 			msg += r.cell(s.Reason)
 		} else {
