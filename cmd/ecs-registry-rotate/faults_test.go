@@ -74,6 +74,8 @@ type faultRow struct {
 	// timeout is the run's timeout input when a transient fault makes the
 	// run wait for it; "" is the mode's default.
 	timeout string
+	// cluster is the run's cluster input; "" is the world's cluster prod.
+	cluster string
 }
 
 func (r faultRow) name(k awsfake.FaultKind) string {
@@ -83,6 +85,8 @@ func (r faultRow) name(k awsfake.FaultKind) string {
 // smRows are the calls of a secrets-manager run, in the order it makes them.
 var smRows = []faultRow{
 	{op: "GetSecretValue", phase: "plan", step: report.StepPlan, resource: "secret prod/registry"},
+	// cluster "*" lists the clusters of the region, after the secret.
+	{op: "ListClusters", phase: "plan", cluster: "*", step: report.StepPlan, resource: "the clusters of the region"},
 	{op: "ListServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeServices", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeTaskDefinition", phase: "plan", step: report.StepPlan, resource: "task definition"},
@@ -111,6 +115,8 @@ var smRows = []faultRow{
 // ecsRows are the calls of an ecs-config run (one instance, parameter
 // transport), in the order it makes them.
 var ecsRows = []faultRow{
+	// cluster "*" lists the clusters of the region first.
+	{op: "ListClusters", phase: "plan", cluster: "*", step: report.StepPlan, resource: "the clusters of the region"},
 	{op: "ListContainerInstances", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeContainerInstances", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
 	{op: "DescribeInstanceInformation", phase: "plan", step: report.StepPlan, resource: "cluster prod"},
@@ -334,6 +340,9 @@ func runFaultRow(t *testing.T, row faultRow, kind awsfake.FaultKind) {
 			t.Fatal(err)
 		}
 		in["timeout"] = testenv.ScaleString(d)
+	}
+	if row.cluster != "" {
+		in["cluster"] = row.cluster
 	}
 	w.fake.Inject(row.op, awsfake.Fault{Kind: kind, Skip: row.skip, After: row.after})
 	r := w.run(t, in)
