@@ -213,7 +213,9 @@ func TestECSConfigAgentThatNeverReconnectsStopsBeforeAnyRoll(t *testing.T) {
 	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2, NeverReconnects: true})
 	in := w.inputs()
-	in["timeout"] = testenv.ScaleString(6 * time.Second)
+	// The timeout bounds the preflight and the apply too: room for both on a
+	// busy machine, then the wait for the agent that never comes back.
+	in["timeout"] = testenv.ScaleString(20 * time.Second)
 	r := w.run(t, in)
 	if r.code != 1 || slices.Contains(w.mutations(), "UpdateService") {
 		t.Fatalf("exit %d, mutations %v; want 1 and no service rolled", r.code, w.mutations())
