@@ -21,8 +21,8 @@
 #
 # The payload is a JSON object with exactly one member: registry key ->
 # entry. The parameter's value is base64(payload); it is read with
-# GetParameter, signed here with SigV4 (HMAC-SHA256 built on sha256sum),
-# using the instance role's credentials from IMDSv2.
+# GetParameter, signed here with SigV4 (SHA-256 and HMAC-SHA256 in bash
+# arithmetic), using the instance role's credentials from IMDSv2.
 #
 # Files next to the config (through a symlinked config: next to its target):
 #   .ecs-registry-rotate.lock   empty, 0600: flock'd for the whole run, so
@@ -497,30 +497,83 @@ same_bytes() {
 	[[ $a == "$b" ]]
 }
 
-# hex_esc HEX: the bytes HEX spells, as printf %b escapes (\xHH).
-hex_esc() {
-	local h=$1 i out=''
-	for ((i = 0; i < ${#h}; i += 2)); do out+="\\x${h:i:2}"; done
-	printf '%s' "$out"
+# SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) in bash arithmetic
+# (64-bit on every bash that runs this), for SigV4: the signing keys never
+# leave this shell (no argv, no pipe, no file), and signing a request
+# starts no process.
+SHA256_K=(
+	0x428a2f98 0x71374491 0xb5c0fbcf 0xe9b5dba5 0x3956c25b 0x59f111f1 0x923f82a4 0xab1c5ed5
+	0xd807aa98 0x12835b01 0x243185be 0x550c7dc3 0x72be5d74 0x80deb1fe 0x9bdc06a7 0xc19bf174
+	0xe49b69c1 0xefbe4786 0x0fc19dc6 0x240ca1cc 0x2de92c6f 0x4a7484aa 0x5cb0a9dc 0x76f988da
+	0x983e5152 0xa831c66d 0xb00327c8 0xbf597fc7 0xc6e00bf3 0xd5a79147 0x06ca6351 0x14292967
+	0x27b70a85 0x2e1b2138 0x4d2c6dfc 0x53380d13 0x650a7354 0x766a0abb 0x81c2c92e 0x92722c85
+	0xa2bfe8a1 0xa81a664b 0xc24b8b70 0xc76c51a3 0xd192e819 0xd6990624 0xf40e3585 0x106aa070
+	0x19a4c116 0x1e376c08 0x2748774c 0x34b0bcb5 0x391c0cb3 0x4ed8aa4a 0x5b9cca4f 0x682e6ff3
+	0x748f82ee 0x78a5636f 0x84c87814 0x8cc70208 0x90befffa 0xa4506ceb 0xbef9a3f7 0xc67178f2
+)
+
+# text_hex TEXT: HEX = the bytes of TEXT (LC_ALL=C: one byte a character) in
+# lower-case hex.
+text_hex() {
+	local s=$1 i c
+	HEX=''
+	for ((i = 0; i < ${#s}; i++)); do
+		printf -v c '%02x' "'${s:i:1}"
+		HEX+=$c
+	done
 }
 
-# hmac_hex HEXKEY DATA: HMAC-SHA256 (RFC 2104) as
-#   SHA256((K0 xor opad) || SHA256((K0 xor ipad) || DATA))
-# with K0 the key zero-padded to 64 bytes. The padded keys are made with
-# bash arithmetic and printf, builtins that exec nothing, and hashed by
-# sha256sum from stdin: no key reaches an argv (openssl's -macopt hexkey:
-# would show it in /proc/<pid>/cmdline to every local user).
-hmac_hex() {
-	local k=$1 i b ipad='' opad='' inner
-	if ((${#k} > 128)); then k=$(printf '%b' "$(hex_esc "$k")" | sha256_hex); fi
-	while ((${#k} < 128)); do k+=0; done
-	for ((i = 0; i < 128; i += 2)); do
-		b=$((16#${k:i:2}))
-		printf -v ipad '%s\\x%02x' "$ipad" $((b ^ 0x36))
-		printf -v opad '%s\\x%02x' "$opad" $((b ^ 0x5c))
+# sha256 HEX: SHA = the SHA-256 of the bytes HEX spells (even length, lower
+# case), in lower-case hex.
+sha256() {
+	local m=$1 n i t a b c d e f g h t1 t2 w=() hs
+	hs=(0x6a09e667 0xbb67ae85 0x3c6ef372 0xa54ff53a 0x510e527f 0x9b05688c 0x1f83d9ab 0x5be0cd19)
+	n=$((${#m} / 2))
+	m+=80
+	while (((${#m} / 2) % 64 != 56)); do m+=00; done
+	printf -v t '%016x' $((n * 8))
+	m+=$t
+	for ((i = 0; i < ${#m}; i += 128)); do
+		for ((t = 0; t < 16; t++)); do w[t]=$((16#${m:i+t*8:8})); done
+		for ((t = 16; t < 64; t++)); do
+			((a = w[t - 15], b = w[t - 2],
+				w[t] = (w[t - 16] + ((a >> 7 | a << 25) ^ (a >> 18 | a << 14) ^ a >> 3) + w[t - 7] +
+					((b >> 17 | b << 15) ^ (b >> 19 | b << 13) ^ b >> 10)) & 0xffffffff))
+		done
+		((a = hs[0], b = hs[1], c = hs[2], d = hs[3], e = hs[4], f = hs[5], g = hs[6], h = hs[7]))
+		for ((t = 0; t < 64; t++)); do
+			((t1 = h + (((e >> 6 | e << 26) ^ (e >> 11 | e << 21) ^ (e >> 25 | e << 7)) & 0xffffffff) +
+				((e & f) ^ (~e & g)) + SHA256_K[t] + w[t],
+				t2 = (((a >> 2 | a << 30) ^ (a >> 13 | a << 19) ^ (a >> 22 | a << 10)) & 0xffffffff) +
+					((a & b) ^ (a & c) ^ (b & c)),
+				h = g, g = f, f = e, e = (d + t1) & 0xffffffff, d = c, c = b, b = a, a = (t1 + t2) & 0xffffffff))
+		done
+		((hs[0] = (hs[0] + a) & 0xffffffff, hs[1] = (hs[1] + b) & 0xffffffff,
+			hs[2] = (hs[2] + c) & 0xffffffff, hs[3] = (hs[3] + d) & 0xffffffff,
+			hs[4] = (hs[4] + e) & 0xffffffff, hs[5] = (hs[5] + f) & 0xffffffff,
+			hs[6] = (hs[6] + g) & 0xffffffff, hs[7] = (hs[7] + h) & 0xffffffff))
 	done
-	inner=$({ printf '%b' "$ipad" && printf '%s' "$2"; } | sha256_hex)
-	{ printf '%b' "$opad" && printf '%b' "$(hex_esc "$inner")"; } | sha256_hex
+	printf -v SHA '%08x' "${hs[@]}"
+}
+
+# hmac HEXKEY HEXDATA: MAC = HMAC-SHA256 (RFC 2104), in hex:
+#   SHA256((K0 xor opad) || SHA256((K0 xor ipad) || DATA))
+# with K0 the key (hashed when over 64 bytes) zero-padded to 64 bytes.
+hmac() {
+	local k=$1 i w ipad='' opad=''
+	if ((${#k} > 128)); then
+		sha256 "$k"
+		k=$SHA
+	fi
+	while ((${#k} < 128)); do k+=0; done
+	for ((i = 0; i < 128; i += 8)); do
+		w=$((16#${k:i:8}))
+		printf -v ipad '%s%08x' "$ipad" $((w ^ 0x36363636))
+		printf -v opad '%s%08x' "$opad" $((w ^ 0x5c5c5c5c))
+	done
+	sha256 "$ipad$2"
+	sha256 "$opad$SHA"
+	MAC=$SHA
 }
 
 # ssm_endpoint: sets SSM_HOST, SSM_PATH and SSM_URL.
@@ -543,7 +596,7 @@ ssm_endpoint() {
 # post_get_parameter BODY: one GetParameter call, signed with SigV4 now;
 # sets CURL_RC, HTTP_STATUS, HTTP_BODY.
 post_get_parameter() {
-	local amz_date day scope creq sts k sig auth re
+	local amz_date day scope creq sts k m sig auth re HEX SHA MAC
 	amz_date=$(date -u +%Y%m%dT%H%M%SZ)
 	day=${amz_date%%T*}
 	scope="$day/$REGION/ssm/aws4_request"
@@ -551,16 +604,22 @@ post_get_parameter() {
 	creq+="content-type:application/x-amz-json-1.1"$'\n'"host:$SSM_HOST"$'\n'"x-amz-date:$amz_date"$'\n'
 	creq+="x-amz-security-token:$ST"$'\n'"x-amz-target:AmazonSSM.GetParameter"$'\n'$'\n'
 	creq+="content-type;host;x-amz-date;x-amz-security-token;x-amz-target"$'\n'
-	creq+=$(printf '%s' "$1" | sha256_hex)
-	sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$(printf '%s' "$creq" | sha256_hex)
-	k=$(printf '%s' "AWS4$SK" | od -An -v -tx1 | tr -d ' \n')
-	k=$(hmac_hex "$k" "$day")
-	k=$(hmac_hex "$k" "$REGION")
-	k=$(hmac_hex "$k" ssm)
-	k=$(hmac_hex "$k" aws4_request)
-	sig=$(hmac_hex "$k" "$sts")
+	text_hex "$1"
+	sha256 "$HEX"
+	creq+=$SHA
+	text_hex "$creq"
+	sha256 "$HEX"
+	sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$SHA
+	text_hex "AWS4$SK"
+	k=$HEX
+	for m in "$day" "$REGION" ssm aws4_request "$sts"; do
+		text_hex "$m"
+		hmac "$k" "$HEX"
+		k=$MAC
+	done
+	sig=$k
 	re='^[0-9a-f]{64}$'
-	[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature (sha256sum, od)"
+	[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature"
 	auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
 	curl_do POST "$SSM_URL" 0 "$1" "Host: $SSM_HOST" 'Content-Type: application/x-amz-json-1.1' \
 		"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \

@@ -1,0 +1,126 @@
+package script_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"math/rand"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
+)
+
+// runFunctions runs code in bash after the script's function definitions
+// (everything before its main section), with LC_ALL=C as the script sets
+// it, and returns stdout.
+func runFunctions(t *testing.T, code string, env ...string) string {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		testenv.SkipMissing(t, "bash is not installed (Debian package bash): the instance script cannot be tested")
+	}
+	main := strings.LastIndex(script.Body, "\ncheck_params\n")
+	if main < 0 {
+		t.Fatal("rotate.sh has no main section starting with check_params")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Scale(60*time.Second))
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, "-c", script.Body[:main+1]+code)
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bash: %v\n%s", err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// TestSHA256InBash: the script's SHA-256 and HMAC-SHA256, which sign the
+// GetParameter request, agree with Go's at every length around the block
+// boundaries, for long inputs (a session token makes the canonical request
+// over 1 KB), for RFC 4231's vectors (a key over 64 bytes included) and
+// for random keys; text_hex spells every byte but NUL.
+func TestSHA256InBash(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	var msgs []string
+	for n := 0; n <= 200; n++ {
+		b := make([]byte, n)
+		rng.Read(b)
+		msgs = append(msgs, hex.EncodeToString(b))
+	}
+	for _, n := range []int{511, 512, 1000, 1500} {
+		b := make([]byte, n)
+		rng.Read(b)
+		msgs = append(msgs, hex.EncodeToString(b))
+	}
+	type mac struct{ key, data string }
+	macs := []mac{
+		// RFC 4231 test cases 1, 2, 3, 4, 6 and 7.
+		{strings.Repeat("0b", 20), hex.EncodeToString([]byte("Hi There"))},
+		{hex.EncodeToString([]byte("Jefe")), hex.EncodeToString([]byte("what do ya want for nothing?"))},
+		{strings.Repeat("aa", 20), strings.Repeat("dd", 50)},
+		{"0102030405060708090a0b0c0d0e0f10111213141516171819", strings.Repeat("cd", 50)},
+		{strings.Repeat("aa", 131), hex.EncodeToString([]byte("Test Using Larger Than Block-Size Key - Hash Key First"))},
+		{strings.Repeat("aa", 131), hex.EncodeToString([]byte("This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."))},
+	}
+	for _, n := range []int{0, 1, 32, 44, 63, 64, 65, 100} {
+		k, d := make([]byte, n), make([]byte, 2*n+7)
+		rng.Read(k)
+		rng.Read(d)
+		macs = append(macs, mac{hex.EncodeToString(k), hex.EncodeToString(d)})
+	}
+	var text strings.Builder
+	for b := 1; b < 256; b++ {
+		text.WriteByte(byte(b))
+	}
+	var macArgs []string
+	for _, m := range macs {
+		macArgs = append(macArgs, m.key, m.data)
+	}
+	out := runFunctions(t, `
+for m in $MSGS; do [[ $m == - ]] && m=''; sha256 "$m"; printf '%s\n' "$SHA"; done
+set -- $MACS
+while (($# > 0)); do k=$1 d=$2; shift 2; [[ $k == - ]] && k=''; hmac "$k" "$d"; printf '%s\n' "$MAC"; done
+text_hex "$TEXT"; printf '%s\n' "$HEX"
+`, "MSGS="+strings.Join(dash(msgs), " "), "MACS="+strings.Join(dash(macArgs), " "), "TEXT="+text.String())
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != len(msgs)+len(macs)+1 {
+		t.Fatalf("%d lines of output, want %d", len(lines), len(msgs)+len(macs)+1)
+	}
+	for i, m := range msgs {
+		b, _ := hex.DecodeString(m)
+		if want := sha256.Sum256(b); lines[i] != hex.EncodeToString(want[:]) {
+			t.Errorf("sha256 of %d bytes: %s, want %x", len(b), lines[i], want)
+		}
+	}
+	for i, m := range macs {
+		k, _ := hex.DecodeString(m.key)
+		d, _ := hex.DecodeString(m.data)
+		h := hmac.New(sha256.New, k)
+		h.Write(d)
+		if got, want := lines[len(msgs)+i], hex.EncodeToString(h.Sum(nil)); got != want {
+			t.Errorf("hmac with a %d-byte key, %d bytes of data: %s, want %s", len(k), len(d), got, want)
+		}
+	}
+	if got, want := lines[len(lines)-1], hex.EncodeToString([]byte(text.String())); got != want {
+		t.Errorf("text_hex of bytes 1-255:\n%s, want\n%s", got, want)
+	}
+}
+
+// dash stands "-" for an empty word, which word splitting would drop.
+func dash(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = w
+		if w == "" {
+			out[i] = "-"
+		}
+	}
+	return out
+}
