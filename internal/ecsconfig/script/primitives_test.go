@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"math/rand"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,4 +124,56 @@ func dash(words []string) []string {
 		}
 	}
 	return out
+}
+
+// TestJSONFieldAndShowProp: json_field and show_prop read what the sed
+// pipelines they replaced read, on IMDS's and SSM's answers and on
+// stranger ones.
+func TestJSONFieldAndShowProp(t *testing.T) {
+	bodies := []string{
+		"{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"2024-01-01T00:00:00Z\",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : \"ASIAEXAMPLE\",\n  \"SecretAccessKey\" : \"abc/def+ghi=\",\n  \"Token\" : \"IQoJb3JpZ2luX2VjE\",\n  \"Expiration\" : \"2024-01-01T06:00:00Z\"\n}",
+		`{"Parameter":{"ARN":"arn:aws:ssm:eu-west-1:1:parameter/x","Name":"/x","Type":"SecureString","Value":"eyJhIjoxfQ==","Version":1}}`,
+		`{"__type":"com.amazonaws.ssm#ParameterNotFound:http://internal","message":"Parameter /x not found."}`,
+		`{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::1:assumed-role/r/i is not authorized"}`,
+		"{\"Value\":\"first\",\"Value\":\"second\"}\n{\"Value\":\"third\"}",
+		"no json\n\"Value\"  :\t\"tabbed\" trailing\n\"Value\":\"later line\"",
+		"\"Value\":\"a\",\"x\":\"Value\":\"b\"",
+		"\"Value\":\"unterminated",
+		"",
+		"\n\n\"Code\":\"\"\n",
+		"\r\n\"Code\":\"Success\"\r\n",
+	}
+	names := []string{"Code", "AccessKeyId", "SecretAccessKey", "Token", "Value", "__type", "[Mm]essage"}
+	shows := []string{
+		"ActiveState=active\nActiveEnterTimestamp=Mon 2024-01-01 00:00:00 UTC",
+		"Id=ecs.service\nActiveState=failed\nActiveEnterTimestamp=",
+		"ActiveEnterTimestamp=\nActiveState=inactive\nActiveState=active\nActiveEnterTimestamp=x\n\n",
+		"", "\n", "ActiveState=\n\nActiveState=\n", " ActiveState=active\nXActiveState=y\nActiveState=a=b",
+	}
+	var code strings.Builder
+	code.WriteString("i=0\n")
+	for i := range bodies {
+		for _, n := range names {
+			code.WriteString("HTTP_BODY=${BODY" + strconv.Itoa(i) + "}; json_field " + shellWord(n) + "; new=$JF\n")
+			code.WriteString("old=$(printf '%s\\n' \"$HTTP_BODY\" | sed -n 's/.*\"'" + shellWord(n) + "'\"[[:space:]]*:[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p' | sed -n 1p)\n")
+			code.WriteString("[[ $new == \"$old\" ]] || printf 'json_field %s on body %s: %q, sed: %q\\n' " + shellWord(n) + " " + strconv.Itoa(i) + " \"$new\" \"$old\"\n")
+		}
+	}
+	for i := range shows {
+		for _, n := range []string{"ActiveState", "ActiveEnterTimestamp"} {
+			code.WriteString("out=${SHOW" + strconv.Itoa(i) + "}; show_prop \"$out\" " + n + "; new=$PROP\n")
+			code.WriteString("old=$(printf '%s\\n' \"$out\" | sed -n 's/^" + n + "=//p')\n")
+			code.WriteString("[[ $new == \"$old\" ]] || printf 'show_prop %s on output %s: %q, sed: %q\\n' " + n + " " + strconv.Itoa(i) + " \"$new\" \"$old\"\n")
+		}
+	}
+	var env []string
+	for i, b := range bodies {
+		env = append(env, "BODY"+strconv.Itoa(i)+"="+b)
+	}
+	for i, s := range shows {
+		env = append(env, "SHOW"+strconv.Itoa(i)+"="+s)
+	}
+	if out := runFunctions(t, code.String(), env...); out != "" {
+		t.Error(out)
+	}
 }

@@ -76,57 +76,80 @@ LOCK_WAIT=${ECSRR_LOCK_WAIT:-110}
 unset ECSRR_INLINE_B64
 
 TMPFILES=()
-PRUNED=0 KEYS_FIELDS=''
+PRUNED=0 KEYS_FIELDS='' WRITTEN=''
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-	local f
-	# Quiet: the error line must stay the last line of stderr.
-	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do rm -f -- "$f" 2>/dev/null; done
+	local f left=()
+	# Quiet: the error line must stay the last line of stderr. One rm for
+	# the temp files still there (most were renamed into place).
+	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do
+		if [[ -e $f || -L $f ]]; then left+=("$f"); fi
+	done
+	if ((${#left[@]} > 0)); then rm -f -- "${left[@]}" 2>/dev/null; fi
 }
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-note() { printf '%s: note: %s\n' "$TAG" "$(clean "$1" 1000)"; }
+# Speed: every $(...) and pipeline forks, every external tool is an
+# exec, and the script runs on every instance of a fleet: helpers set a
+# variable (CLEAN, PCT, NK, ...) instead of printing to a command
+# substitution, and nothing runs a tool that bash can do itself.
 
-# clean TEXT [MAX]: untrusted TEXT as one printable line of at most MAX
-# (default 300) bytes.
+note() {
+	clean "$1" 1000
+	printf '%s: note: %s\n' "$TAG" "$CLEAN"
+}
+
+# clean TEXT [MAX]: CLEAN = untrusted TEXT as one printable line of at most
+# MAX (default 300) bytes.
 clean() {
 	local s=${1//[^[:print:]]/ }
-	printf '%.*s' "${2:-300}" "$s"
+	printf -v CLEAN '%.*s' "${2:-300}" "$s"
 }
 
 fail() {
-	printf '%s: error: %s: %s\n' "$TAG" "$1" "$(clean "$2")" >&2
+	clean "$2"
+	printf '%s: error: %s: %s\n' "$TAG" "$1" "$CLEAN" >&2
 	exit 1
 }
 
-# pct TEXT: TEXT with "%", blanks and bytes outside printable ASCII as %XX,
-# so that a path is one space-free field of the ok line.
+# pct TEXT: PCT = TEXT with "%", blanks and bytes outside printable ASCII
+# as %XX, so that a path is one space-free field of the ok line.
 pct() {
-	local s=$1 out='' c i
+	local s=$1 c i
+	PCT=''
 	for ((i = 0; i < ${#s}; i++)); do
 		c=${s:i:1}
 		case $c in
-		[A-Za-z0-9/._~+,:@=-]) out+=$c ;;
+		[A-Za-z0-9/._~+,:@=-]) PCT+=$c ;;
 		*)
 			printf -v c '%%%02X' "'$c"
-			out+=$c
+			PCT+=$c
 			;;
 		esac
 	done
-	printf '%s' "$out"
 }
 
 # finish FILE AGENT: the ok line, then exit 0.
 finish() {
 	local fields written
-	written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
-	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$(prior_run) backup=$(clean "$(pct "$BACKUP")" 400)"
+	if [[ -n $WRITTEN ]]; then
+		written=$WRITTEN
+	else
+		written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
+	fi
+	prior_run
+	pct "$BACKUP"
+	clean "$PCT" 400
+	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$PRIOR backup=$CLEAN"
 	[[ $MODE == apply ]] && fields+=" pruned=$PRUNED"
-	[[ -n $KEYS_FIELDS ]] && fields+=" $(clean "$KEYS_FIELDS" 1200)"
+	if [[ -n $KEYS_FIELDS ]]; then
+		clean "$KEYS_FIELDS" 1200
+		fields+=" $CLEAN"
+	fi
 	printf '%s: ok %s\n' "$TAG" "$fields"
 	exit 0
 }
@@ -169,16 +192,18 @@ check_params() {
 
 # JSON_AWK reads one JSON text. It must be an object; for each member it
 # prints
-#   raw key \001 decoded key \001 raw value \001 kind \001 typed
+#   raw key \001 decoded key \001 raw value \001 kind \001 typed \001 strings
 # (raw = the bytes as written; kind of the value: o object, s string, n
 # null, x other; typed: when the value is an object, the folded names of
 # its members whose value is neither a string nor null, each after a
-# blank). Exit status 2 when the text is not valid JSON. Decoding keeps
-# escapes other than \" \\ \/ and printable-ASCII \u00XX as written, so a
-# decoded key never holds a control character. Folding is how Go's
-# encoding/json matches a member to a struct field: case-insensitively,
-# with U+017F and U+212A (Kelvin) as s and k; letters come out lower case,
-# anything else as "_" (no glob character: typed is word-split unquoted).
+# blank; strings: the decoded names of its members whose value is a
+# string, each followed by \002). Exit status 2 when the text is not
+# valid JSON. Decoding keeps escapes other than \" \\ \/ and
+# printable-ASCII \u00XX as written, so a decoded key never holds a
+# control character. Folding is how Go's encoding/json matches a member to
+# a struct field: case-insensitively, with U+017F and U+212A (Kelvin) as s
+# and k; letters come out lower case, anything else as "_" (no glob
+# character: typed is word-split unquoted).
 # shellcheck disable=SC2016 # awk code, not shell
 JSON_AWK='
 BEGIN {
@@ -196,10 +221,10 @@ END {
 		ws(); if (substr(s, p, 1) != "\"") bad()
 		ks = p; str(); kraw = substr(s, ks, p - ks)
 		ws(); if (substr(s, p, 1) != ":") bad()
-		p++; ws(); vs = p; typed = ""; kind = kindof(substr(s, p, 1))
+		p++; ws(); vs = p; typed = ""; strs = ""; kind = kindof(substr(s, p, 1))
 		if (kind == "o") entry(); else val(1)
 		vraw = substr(s, vs, p - vs)
-		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw "\001" kind "\001" typed
+		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw "\001" kind "\001" typed "\001" strs
 		ws(); c = substr(s, p, 1); p++
 		if (c == ",") continue
 		if (c == "}") break
@@ -211,7 +236,7 @@ END {
 function bad() { exit 2 }
 function kindof(c) { return c == "{" ? "o" : c == "\"" ? "s" : c == "n" ? "n" : "x" }
 # entry: obj(1) for a member value, noting in typed its members that are
-# neither strings nor null.
+# neither strings nor null, in strs those that are strings.
 function entry(   c, ks, k) {
 	p++; ws()
 	if (substr(s, p, 1) == "}") { p++; return }
@@ -221,6 +246,7 @@ function entry(   c, ks, k) {
 		if (substr(s, p, 1) != ":") bad()
 		p++; ws(); c = kindof(substr(s, p, 1)); val(2); ws()
 		if (c != "s" && c != "n") typed = typed " " fold(k)
+		if (c == "s") strs = strs dec(k) "\002"
 		c = substr(s, p, 1); p++
 		if (c == ",") continue
 		if (c == "}") return
@@ -326,15 +352,17 @@ function dec(k,   r, i, j, c, e, v) {
 }
 '
 
-# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[], M_KIND[] and
-# M_TYPED[] (see JSON_AWK) to the members of the JSON object TEXT; status 1
-# when TEXT is not a JSON object.
+# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[], M_KIND[],
+# M_TYPED[] and M_STRS[] (see JSON_AWK) to the members of the JSON object
+# TEXT; status 1 when TEXT is not a JSON object.
 parse_members() {
 	local out rec
-	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=() M_KIND=() M_TYPED=()
+	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=() M_KIND=() M_TYPED=() M_STRS=()
 	out=$(printf '%s' "$1" | awk "$JSON_AWK") || return 1
-	[[ -n $out ]] || return 0
-	while IFS= read -r rec; do
+	# One member a line; no line is empty (a raw key is at least "").
+	while [[ -n $out ]]; do
+		rec=${out%%$'\n'*}
+		if [[ $out == *$'\n'* ]]; then out=${out#*$'\n'}; else out=''; fi
 		M_KRAW[M_N]=${rec%%$'\001'*}
 		rec=${rec#*$'\001'}
 		M_KDEC[M_N]=${rec%%$'\001'*}
@@ -342,18 +370,21 @@ parse_members() {
 		M_VRAW[M_N]=${rec%%$'\001'*}
 		rec=${rec#*$'\001'}
 		M_KIND[M_N]=${rec%%$'\001'*}
-		M_TYPED[M_N]=${rec#*$'\001'}
+		rec=${rec#*$'\001'}
+		M_TYPED[M_N]=${rec%%$'\001'*}
+		M_STRS[M_N]=${rec#*$'\001'}
 		M_N=$((M_N + 1))
-	done < <(printf '%s\n' "$out")
+	done
 }
 
-# agent_fields TYPE: the fields of the struct the agent unmarshals each
-# entry of TYPE into (dockerauth.go: dockercfgConfigEntry; for docker,
+# agent_fields TYPE: FIELDS = the fields of the struct the agent unmarshals
+# each entry of TYPE into (dockerauth.go: dockercfgConfigEntry; for docker,
 # docker's registry.AuthConfig), all strings.
 agent_fields() {
 	case $1 in
-	dockercfg) printf '%s' ' auth ' ;;
-	docker) printf '%s' ' username password auth email serveraddress identitytoken registrytoken ' ;;
+	dockercfg) FIELDS=' auth ' ;;
+	docker) FIELDS=' username password auth email serveraddress identitytoken registrytoken ' ;;
+	*) FIELDS='' ;;
 	esac
 }
 
@@ -364,7 +395,8 @@ agent_fields() {
 # neither a string nor null. Status 1 when there is none.
 rejected_member() {
 	local i f fields
-	fields=$(agent_fields "$1")
+	agent_fields "$1"
+	fields=$FIELDS
 	for ((i = 0; i < M_N; i++)); do
 		case ${M_KIND[i]} in
 		n) continue ;;
@@ -384,8 +416,9 @@ rejected_member() {
 	return 1
 }
 
-# norm_key KEY: the key as the agent compares it: scheme stripped, Docker Hub
-# spellings mapped to index.docker.io/v1/, trailing slashes dropped.
+# norm_key KEY: NK = the key as the agent compares it: scheme stripped,
+# Docker Hub spellings mapped to index.docker.io/v1/, trailing slashes
+# dropped.
 norm_key() {
 	local k=$1
 	case $k in
@@ -394,61 +427,77 @@ norm_key() {
 	esac
 	case ${k%%/*} in
 	docker.io | index.docker.io | registry-1.docker.io)
-		printf '%s' 'index.docker.io/v1/'
+		NK='index.docker.io/v1/'
 		return
 		;;
 	esac
 	while [[ $k == */ ]]; do k=${k%/}; done
-	printf '%s' "$k"
+	NK=$k
 }
 
-# member_string OBJECT NAME: status 0 when the JSON object text OBJECT has a
-# member NAME whose value is a string.
+# member_string STRS NAME: status 0 when NAME is one of STRS (M_STRS of an
+# object member: the decoded names of its members whose value is a string).
 member_string() {
-	local i
-	parse_members "$1" || return 1
-	for ((i = 0; i < M_N; i++)); do
-		[[ ${M_KDEC[i]} == "$2" && ${M_VRAW[i]} == \"* ]] && return 0
-	done
-	return 1
+	[[ $'\002'$1 == *$'\002'"$2"$'\002'* ]]
 }
 
 # ---------------------------------------------------------------- HTTP
 
-# cq VALUE: VALUE as a double-quoted curl config string.
+# cq VALUE: CQ = VALUE as a double-quoted curl config string.
 cq() {
 	local v=${1//\\/\\\\}
 	v=${v//\"/\\\"}
-	printf '"%s"' "$v"
+	CQ="\"$v\""
 }
 
-# curl_cfg METHOD URL NOPROXY DATA HEADER...: a curl config on stdout, so
-# that tokens and signatures travel through a pipe, not through argv.
+# curl_cfg METHOD URL NOPROXY DATA HEADER...: CURL_CFG = a curl config, for
+# curl's stdin, so that tokens and signatures travel through a pipe, not
+# through argv.
 curl_cfg() {
-	local h
-	printf '%s\n' silent 'connect-timeout = 5' 'max-time = 20' 'write-out = "\n%{http_code}"'
-	printf 'request = %s\n' "$(cq "$1")"
-	printf 'url = %s\n' "$(cq "$2")"
-	[[ $3 == 1 ]] && printf '%s\n' 'noproxy = "*"'
-	[[ -n $4 ]] && printf 'data-binary = %s\n' "$(cq "$4")"
+	local h nl=$'\n'
+	CURL_CFG="silent${nl}connect-timeout = 5${nl}max-time = 20${nl}"'write-out = "\n%{http_code}"'$nl
+	cq "$1"
+	CURL_CFG+="request = $CQ$nl"
+	cq "$2"
+	CURL_CFG+="url = $CQ$nl"
+	[[ $3 == 1 ]] && CURL_CFG+='noproxy = "*"'$nl
+	if [[ -n $4 ]]; then
+		cq "$4"
+		CURL_CFG+="data-binary = $CQ$nl"
+	fi
 	shift 4
-	for h in "$@"; do printf 'header = %s\n' "$(cq "$h")"; done
+	for h in "$@"; do
+		cq "$h"
+		CURL_CFG+="header = $CQ$nl"
+	done
 }
 
 # curl_do METHOD URL NOPROXY DATA HEADER...: sets CURL_RC, HTTP_STATUS, HTTP_BODY.
 curl_do() {
-	local out
-	out=$(curl_cfg "$@" | curl -q -K - 2>/dev/null)
+	local out CURL_CFG CQ
+	curl_cfg "$@"
+	out=$(printf '%s' "$CURL_CFG" | curl -q -K - 2>/dev/null)
 	CURL_RC=$?
 	HTTP_STATUS=${out##*$'\n'}
 	HTTP_BODY=${out%$'\n'*}
 	[[ $out == *$'\n'* ]] || HTTP_BODY=''
 }
 
-# json_field NAME: the string value of member NAME in HTTP_BODY (flat JSON,
-# as IMDS and SSM send it; the value must hold no escaped quote).
+# json_field NAME: JF = the string value of member NAME (a regular
+# expression) in HTTP_BODY (flat JSON, as IMDS and SSM send it; the value
+# must hold no escaped quote): on the first line that has one, the last.
 json_field() {
-	printf '%s\n' "$HTTP_BODY" | sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | sed -n 1p
+	local rest=$HTTP_BODY line re='^.*"'"$1"'"[[:space:]]*:[[:space:]]*"([^"]*)".*$'
+	JF=''
+	while :; do
+		line=${rest%%$'\n'*}
+		if [[ $line =~ $re ]]; then
+			JF=${BASH_REMATCH[1]}
+			return
+		fi
+		[[ $rest == *$'\n'* ]] || return 0
+		rest=${rest#*$'\n'}
+	done
 }
 
 # ---------------------------------------------------------------- IMDS and SSM
@@ -471,10 +520,15 @@ imds_credentials() {
 	curl_do GET "$base/latest/meta-data/iam/security-credentials/$role" 1 '' "X-aws-ec2-metadata-token: $token"
 	[[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]] ||
 		fail imds-unavailable "no credentials for role $role from IMDS (curl exit $CURL_RC, HTTP $HTTP_STATUS)"
-	[[ $(json_field Code) == Success ]] || fail imds-unavailable "IMDS credentials for role $role are not ready"
-	AK=$(json_field AccessKeyId)
-	SK=$(json_field SecretAccessKey)
-	ST=$(json_field Token)
+	json_field Code
+	[[ $JF == Success ]] || fail imds-unavailable "IMDS credentials for role $role are not ready"
+	json_field AccessKeyId
+	AK=$JF
+	json_field SecretAccessKey
+	SK=$JF
+	json_field Token
+	ST=$JF
+	JF=''
 	re='^[A-Z0-9]{16,128}$'
 	[[ $AK =~ $re ]] || fail imds-unavailable "IMDS credentials for role $role are malformed"
 	re='^[A-Za-z0-9/+=]+$'
@@ -486,15 +540,22 @@ imds_credentials() {
 	fi
 }
 
-sha256_hex() { sha256sum | cut -d' ' -f1; }
-
-# same_bytes A B: status 0 when the files hold the same bytes (cmp is not in
-# coreutils, and minimal images may lack diffutils).
-same_bytes() {
-	local a b
-	a=$(sha256_hex <"$1") || return 1
-	b=$(sha256_hex <"$2") || return 1
-	[[ $a == "$b" ]]
+# file_sums FILE...: SUMS[] = the SHA-256 (hex) of each file, from one
+# sha256sum; status 1 when one cannot be read. (cmp is not in coreutils,
+# and minimal images may lack diffutils: files are compared by checksum.)
+file_sums() {
+	local out line re='^[0-9a-f]{64}'
+	SUMS=()
+	out=$(sha256sum -- "$@") || return 1
+	out+=$'\n'
+	while [[ -n $out ]]; do
+		line=${out%%$'\n'*}
+		out=${out#*$'\n'}
+		line=${line#\\} # a name with a newline or backslash: "\<sum>  <escaped name>"
+		[[ $line =~ $re ]] || return 1
+		SUMS+=("${BASH_REMATCH[0]}")
+	done
+	((${#SUMS[@]} == $#))
 }
 
 # SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) in bash arithmetic
@@ -626,20 +687,25 @@ post_get_parameter() {
 		"Authorization: $auth" 'Expect:'
 }
 
-# now_ms: milliseconds since the epoch (GNU date), else from $SECONDS.
+# now_ms: NOW_MS = milliseconds since the epoch (bash 5's EPOCHREALTIME,
+# else GNU date), else from $SECONDS.
 now_ms() {
-	local ns
+	local ns re='^([0-9]+)[.,]([0-9]{3})'
+	if [[ ${EPOCHREALTIME:-} =~ $re ]]; then
+		NOW_MS=$((BASH_REMATCH[1] * 1000 + 10#${BASH_REMATCH[2]}))
+		return
+	fi
 	ns=$(date +%s%N 2>/dev/null)
-	if [[ $ns =~ ^[0-9]{12,}$ ]]; then printf '%s' $((ns / 1000000)); else printf '%s' $((SECONDS * 1000)); fi
+	if [[ $ns =~ ^[0-9]{12,}$ ]]; then NOW_MS=$((ns / 1000000)); else NOW_MS=$((SECONDS * 1000)); fi
 }
 
-# backoff_ms N: the wait before retry N (1, 2, ...), full jitter over a
-# window of 0.5 s doubling to at most 8 s: a fleet that reads at once and is
-# throttled together must not retry together.
+# backoff_ms N: BACKOFF_MS = the wait before retry N (1, 2, ...), full
+# jitter over a window of 0.5 s doubling to at most 8 s: a fleet that reads
+# at once and is throttled together must not retry together.
 backoff_ms() {
 	local cap=8000
 	(($1 < 5)) && cap=$((500 << ($1 - 1)))
-	printf '%s' $(((RANDOM * 32768 + RANDOM) % (cap + 1)))
+	BACKOFF_MS=$(((RANDOM * 32768 + RANDOM) % (cap + 1)))
 }
 
 sleep_ms() {
@@ -659,29 +725,35 @@ get_parameter() {
 	[[ $REGION =~ $re ]] || fail parameter-error "no AWS region: AWS_SSM_REGION_NAME is unset and IMDS gave none"
 	ssm_endpoint
 	body="{\"Name\":\"$PARAMETER\",\"WithDecryption\":true}"
-	start=$(now_ms)
+	now_ms
+	start=$NOW_MS
 	for ((attempt = 1; ; attempt++)); do
 		post_get_parameter "$body"
 		if [[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]]; then
-			PAYLOAD_B64=$(json_field Value)
-			PAYLOAD_B64=${PAYLOAD_B64//\\\//\/}
+			json_field Value
+			PAYLOAD_B64=${JF//\\\//\/}
+			JF=''
 			return
 		fi
-		type=$(json_field __type)
-		type=${type##*#}
+		json_field __type
+		type=${JF##*#}
 		type=${type%%:*}
-		msg=$(json_field '[Mm]essage')
+		json_field '[Mm]essage'
+		msg=$JF
 		throttled=0
 		case $CURL_RC/$HTTP_STATUS/$type in
 		0/*/ThrottlingException | 0/429/*) throttled=1 ;;
 		0/5*/* | [1-9]*/*/*) ;;
 		*) break ;;
 		esac
-		wait=$(backoff_ms "$attempt")
-		(($(now_ms) - start + wait < READ_BUDGET * 1000)) || break
+		backoff_ms "$attempt"
+		wait=$BACKOFF_MS
+		now_ms
+		((NOW_MS - start + wait < READ_BUDGET * 1000)) || break
 		sleep_ms "$wait"
 	done
-	parameter_failed "$type" "$msg" "$throttled" "$attempt" "$(($(now_ms) - start))"
+	now_ms
+	parameter_failed "$type" "$msg" "$throttled" "$attempt" "$((NOW_MS - start))"
 }
 
 # parameter_failed TYPE MESSAGE THROTTLED ATTEMPTS MILLISECONDS: the error
@@ -708,7 +780,7 @@ parameter_failed() {
 
 # load_payload: sets P_KRAW and P_VRAW, the payload's only member.
 load_payload() {
-	local b64 re n1 n2 payload what
+	local b64 re out payload what
 	if [[ $TRANSPORT == parameter ]]; then
 		PAYLOAD_B64=''
 		get_parameter
@@ -720,19 +792,23 @@ load_payload() {
 	fi
 	re='^[A-Za-z0-9+/]+=?=?$'
 	if ! [[ $b64 =~ $re ]] || ((${#b64} % 4 != 0)); then fail payload-invalid "$what is not base64"; fi
-	n1=$(printf '%s' "$b64" | base64 -d 2>/dev/null | wc -c)
-	n2=$(printf '%s' "$b64" | base64 -d 2>/dev/null | tr -d '\000\n\r' | wc -c)
-	[[ $n1 == "$n2" && $n1 -gt 0 ]] || fail payload-invalid "$what does not decode to one line of JSON"
-	payload=$(printf '%s' "$b64" | base64 -d 2>/dev/null) || fail payload-invalid "$what is not base64"
+	# Decoded once: NUL and CR become LF (a variable cannot hold NUL), so
+	# that "one line" is "no LF"; x keeps trailing LFs, then base64's status.
+	# shellcheck disable=SC2020 # both NUL and CR become LF
+	out=$(printf '%s' "$b64" | base64 -d 2>/dev/null | tr '\000\r' '\n\n'; printf 'x%s' "${PIPESTATUS[1]}")
+	payload=${out%x*}
+	[[ -n $payload && $payload != *$'\n'* ]] || fail payload-invalid "$what does not decode to one line of JSON"
+	[[ ${out##*x} == 0 ]] || fail payload-invalid "$what is not base64"
+	out=''
 	parse_members "$payload" || fail payload-invalid "$what is not a JSON object"
 	((M_N == 1)) || fail payload-invalid "$what must have exactly one member, it has $M_N"
 	[[ ${M_KDEC[0]} == "$REGISTRY_KEY" ]] || fail payload-invalid "the payload's registry key differs from $REGISTRY_KEY"
 	P_KRAW=${M_KRAW[0]}
 	P_VRAW=${M_VRAW[0]}
 	if [[ $AUTH_TYPE == dockercfg ]]; then
-		member_string "$P_VRAW" auth || fail payload-invalid "a dockercfg entry needs a string member auth"
+		member_string "${M_STRS[0]}" auth || fail payload-invalid "a dockercfg entry needs a string member auth"
 	else
-		if ! member_string "$P_VRAW" username || ! member_string "$P_VRAW" password; then
+		if ! member_string "${M_STRS[0]}" username || ! member_string "${M_STRS[0]}" password; then
 			fail payload-invalid "a docker entry needs string members username and password"
 		fi
 	fi
@@ -787,14 +863,15 @@ scan_lines() {
 	done
 }
 
-# unquote VALUE: VALUE without leading blanks and one pair of surrounding quotes.
+# unquote VALUE: UQ = VALUE without leading blanks and one pair of
+# surrounding quotes.
 unquote() {
 	local v=$1
 	v=${v#"${v%%[![:space:]]*}"}
 	if ((${#v} >= 2)) && [[ ($v == \"*\") || ($v == \'*\') ]]; then
 		v=${v:1:${#v}-2}
 	fi
-	printf '%s' "$v"
+	UQ=$v
 }
 
 # resolve_config: CFG (through a symlink: the link stays, its target is
@@ -804,11 +881,34 @@ resolve_config() {
 	if [[ -L $CFG ]]; then
 		CFG=$(readlink -f -- "$CFG") || fail config-missing "$CFG is a dangling symlink"
 	fi
-	CFG_DIR=$(dirname -- "$CFG")
+	dir_name "$CFG"
+	CFG_DIR=$DIR
+	# basename -- "$CFG" wherever it is used (after check_config: CFG does
+	# not end in "/").
+	CFG_BASE=${CFG##*/}
 	BACKUP="$CFG.$TAG-$RUN_ID.bak"
 	STATE="$CFG.$TAG-$RUN_ID.state"
 	LOCK="$CFG_DIR/.$TAG.lock"
 	[[ -d $CFG_DIR ]] || fail config-missing "$CFG does not exist (no directory $CFG_DIR)"
+}
+
+# dir_name PATH: DIR = $(dirname -- PATH): trailing slashes and the last
+# component dropped, then the slashes before it; "/" when only slashes
+# are left, "." without any; trailing newlines dropped as $(...) drops them.
+dir_name() {
+	local p=$1 t
+	t=${p%"${p##*[!/]}"}
+	if [[ -z $t ]]; then
+		DIR=.
+		[[ -n $p ]] && DIR=/
+	elif [[ $t != */* ]]; then
+		DIR=.
+	else
+		t=${t%/*}
+		t=${t%"${t##*[!/]}"}
+		DIR=${t:-/}
+	fi
+	while [[ $DIR == *$'\n' ]]; do DIR=${DIR%$'\n'}; done
 }
 
 # take_lock: one script of this tool at a time on the instance, for the
@@ -832,7 +932,8 @@ check_config() {
 	else
 		[[ -f $CFG ]] || fail config-unreadable "$CFG is not a regular file"
 		[[ -r $CFG ]] || fail config-unreadable "$CFG is not readable"
-		[[ $(tr -d '\000' <"$CFG" | wc -c) == "$(wc -c <"$CFG")" ]] || fail config-unreadable "$CFG holds NUL bytes"
+		# read stops at the first NUL (status 0), or at the end (status 1).
+		if IFS= read -r -d '' _ <"$CFG"; then fail config-unreadable "$CFG holds NUL bytes"; fi
 	fi
 }
 
@@ -892,7 +993,7 @@ old_data() {
 	((D_CNT > 0)) || return 0
 	if parse_members "$D_VAL"; then
 		if [[ $T_VAL == dockercfg || $T_VAL == docker ]] && ! rejected_member "$T_VAL"; then OLD_LIVE=1; fi
-	elif parse_members "$(unquote "$D_VAL")"; then
+	elif unquote "$D_VAL" && parse_members "$UQ"; then
 		QUOTED=1
 	else
 		M_N=0
@@ -906,11 +1007,13 @@ plan_config() {
 	local i ours placed=0 matches=0 same=0 type_cmp
 	read_lines "$CFG"
 	scan_lines
-	ours=$(norm_key "$REGISTRY_KEY")
+	norm_key "$REGISTRY_KEY"
+	ours=$NK
 	old_data
 	OTHERS=0 NEW_JSON='{' KEPT=''
 	for ((i = 0; i < M_N; i++)); do
-		if [[ $(norm_key "${M_KDEC[i]}") == "$ours" ]]; then
+		norm_key "${M_KDEC[i]}"
+		if [[ $NK == "$ours" ]]; then
 			matches=$((matches + 1))
 			[[ ${M_KRAW[i]} == "$P_KRAW" && ${M_VRAW[i]} == "$P_VRAW" ]] && same=1
 			((placed)) && continue
@@ -929,8 +1032,8 @@ plan_config() {
 		NEW_JSON+="$P_KRAW:$P_VRAW"
 	fi
 	NEW_JSON+='}'
-	type_cmp=$(unquote "$T_VAL")
-	type_cmp=${type_cmp%"${type_cmp##*[![:space:]]}"}
+	unquote "$T_VAL"
+	type_cmp=${UQ%"${UQ##*[![:space:]]}"}
 	if ((OTHERS > 0)) && [[ $type_cmp != "$AUTH_TYPE" ]]; then
 		fail auth-type-mismatch "ECS_ENGINE_AUTH_TYPE is '${type_cmp:0:40}' and ECS_ENGINE_AUTH_DATA holds $OTHERS other registries' entries, which $AUTH_TYPE would break; convert them or use that auth type"
 	fi
@@ -963,7 +1066,8 @@ check_new_data() {
 	# Keys on our registry's host first: the ones the agent weighs for its images.
 	host=${1%%/*}
 	for ((i = 0; i < M_N; i++)); do
-		k=$(norm_key "${M_KDEC[i]}")
+		norm_key "${M_KDEC[i]}"
+		k=$NK
 		if [[ $k == "$host" || $k == "$host"/* ]]; then
 			first+=${first:+,}${M_KRAW[i]}
 		else
@@ -1002,7 +1106,7 @@ key_list() {
 		fi
 	done
 	json+=']'
-	KL_B64=$(printf '%s' "$json" | base64 | tr -d '\n')
+	KL_B64=$(printf '%s' "$json" | base64 -w 0)
 }
 
 # next_json_string LIST: JS_HEAD = the first JSON string of LIST (strings as
@@ -1025,7 +1129,7 @@ next_json_string() {
 # new_temp: TMP = a new empty temp file (0600) next to the config; status 1
 # when it cannot be made.
 new_temp() {
-	TMP=$(mktemp "$CFG_DIR/.$(basename -- "$CFG").$TAG.XXXXXX" 2>/dev/null) || return 1
+	TMP=$(mktemp "$CFG_DIR/.$CFG_BASE.$TAG.XXXXXX" 2>/dev/null) || return 1
 	TMPFILES+=("$TMP")
 }
 
@@ -1073,12 +1177,21 @@ state_save() {
 		mv -f -- "$TMP" "$STATE" 2>/dev/null
 }
 
-# file_id: the config's device, inode and mtime (ns): a rename over it (a
-# new inode) or an edit in place (a new mtime) changes it.
+# file_id: FILE_ID = the config's device, inode and mtime (ns): a rename
+# over it (a new inode) or an edit in place (a new mtime) changes it;
+# FILE_MTIME = its mtime in seconds, WRITTEN = the ok line's written=
+# (date -r's %s.%N). Status 1 when stat fails.
 file_id() {
-	local id
-	id=$(stat -c '%d:%i:%y' -- "$CFG" 2>/dev/null) || return 1
-	printf '%s' "${id// /_}"
+	local id ns re='^[0-9]{9}$'
+	WRITTEN=''
+	id=$(stat -c '%Y %d:%i:%y' -- "$CFG" 2>/dev/null) || return 1
+	FILE_MTIME=${id%% *}
+	id=${id#* }
+	FILE_ID=${id// /_}
+	ns=${id#*.}
+	ns=${ns%% *}
+	[[ $ns =~ $re ]] && WRITTEN=$FILE_MTIME.$ns
+	return 0
 }
 
 # take_backup: the original config, once per run, mode 0600 whatever the
@@ -1092,39 +1205,46 @@ take_backup() {
 	if ! chown --reference="$CFG" -- "$bak" 2>/dev/null || ! chmod 600 -- "$bak" 2>/dev/null; then
 		fail write-failed "cannot give the backup of $CFG its owner and mode 0600"
 	fi
-	same_bytes "$bak" "$CFG" || fail write-failed "the backup copy of $CFG differs from it"
+	if ! file_sums "$bak" "$CFG" || [[ ${SUMS[0]} != "${SUMS[1]}" ]]; then
+		fail write-failed "the backup copy of $CFG differs from it"
+	fi
 	info=$(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null)
 	[[ $info =~ $re ]] || fail write-failed "cannot read the mode and owner of $CFG"
-	S_MODE=${info% *} S_OWNER=${info#* } S_SHA=$(sha256_hex <"$bak") S_PHASE=backed-up S_RESTARTED=''
+	S_MODE=${info% *} S_OWNER=${info#* } S_SHA=${SUMS[0]} S_PHASE=backed-up S_RESTARTED=''
 	state_save || fail write-failed "cannot write $STATE"
 	mv -f -- "$bak" "$BACKUP" 2>/dev/null || fail write-failed "cannot write $BACKUP"
 }
 
 # verify_backup: refuses a backup that is not the file it was taken from.
+# After it, the backup's checksum is S_SHA.
 verify_backup() {
 	[[ -n $S_SHA && -n $S_MODE && -n $S_OWNER ]] ||
 		fail backup-mismatch "no checksum, mode and owner were recorded for $BACKUP ($STATE is missing or incomplete): it is not restored"
-	[[ $(sha256_hex <"$BACKUP") == "$S_SHA" ]] ||
+	if ! file_sums "$BACKUP" || [[ ${SUMS[0]} != "$S_SHA" ]]; then
 		fail backup-mismatch "$BACKUP does not match the checksum recorded when it was taken: it is not restored"
+	fi
 }
 
-# config_is_original: status 0 when the config holds the backup's bytes
-# with the original's mode and owner.
+# config_is_original (after verify_backup): status 0 when the config holds
+# the backup's bytes with the original's mode and owner.
 config_is_original() {
-	[[ -f $CFG ]] && same_bytes "$BACKUP" "$CFG" &&
+	[[ -f $CFG ]] && file_sums "$CFG" && [[ ${SUMS[0]} == "$S_SHA" ]] &&
 		[[ $(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null) == "$S_MODE $S_OWNER" ]]
 }
 
-# restore_backup: the backup over the config, through a temp file, with
-# the original's recorded mode and owner.
+# restore_backup (after verify_backup): the backup over the config, through
+# a temp file, with the original's recorded mode and owner.
 restore_backup() {
 	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
 	cat -- "$BACKUP" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $BACKUP to a temp file"
 	if ! chown -- "$S_OWNER" "$TMP" 2>/dev/null || ! chmod -- "$S_MODE" "$TMP" 2>/dev/null; then
 		fail write-failed "cannot give the restored $CFG its original owner and mode"
 	fi
-	same_bytes "$TMP" "$BACKUP" || fail write-failed "the copy of $BACKUP differs from it"
+	if ! file_sums "$TMP" || [[ ${SUMS[0]} != "$S_SHA" ]]; then
+		fail write-failed "the copy of $BACKUP differs from it"
+	fi
 	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
+	WRITTEN=''
 }
 
 # write_config: the new config through a temp file, re-read, renamed over.
@@ -1169,13 +1289,15 @@ write_config() {
 	} >"$TMP" 2>/dev/null || fail write-failed "cannot write a temp file in $CFG_DIR"
 	own_like "$TMP" "$CFG"
 
-	# Re-read the temp file as ecs-init will.
+	# Re-read the temp file as ecs-init will. The data is NEW_JSON, which
+	# check_new_data parsed as the agent will.
 	read_lines "$TMP"
 	scan_lines
-	if ((LN != m || T_CNT != 1 || D_CNT != 1)) || [[ $T_VAL != "$AUTH_TYPE" || $D_VAL != "$NEW_JSON" ]] || ! parse_members "$D_VAL"; then
+	if ((LN != m || T_CNT != 1 || D_CNT != 1)) || [[ $T_VAL != "$AUTH_TYPE" || $D_VAL != "$NEW_JSON" ]]; then
 		fail write-failed "the new ecs.config did not read back as written; nothing was changed"
 	fi
 	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
+	WRITTEN=''
 }
 
 # systemd_ecs: U_STATE (ActiveState) and U_START (ActiveEnterTimestamp in
@@ -1186,10 +1308,25 @@ systemd_ecs() {
 	U_STATE='' U_START=''
 	[[ $INIT == systemd ]] || return 1
 	out=$(systemctl show ecs --property=ActiveState --property=ActiveEnterTimestamp 2>/dev/null 9>&-) || return 1
-	U_STATE=$(printf '%s\n' "$out" | sed -n 's/^ActiveState=//p')
-	ts=$(printf '%s\n' "$out" | sed -n 's/^ActiveEnterTimestamp=//p')
+	show_prop "$out" ActiveState
+	U_STATE=$PROP
+	show_prop "$out" ActiveEnterTimestamp
+	ts=$PROP
 	if [[ -n $ts ]]; then U_START=$(date -d "$ts" +%s 2>/dev/null); fi
 	return 0
+}
+
+# show_prop OUT NAME: PROP = the values of the lines NAME=value of OUT, one
+# a line, without trailing newlines (as $(sed -n 's/^NAME=//p') has them).
+show_prop() {
+	local rest=$1$'\n' line
+	PROP=''
+	while [[ -n $rest ]]; do
+		line=${rest%%$'\n'*}
+		rest=${rest#*$'\n'}
+		[[ $line == "$2="* ]] && PROP+=${line#"$2="}$'\n'
+	done
+	while [[ $PROP == *$'\n' ]]; do PROP=${PROP%$'\n'}; done
 }
 
 # agent_current: status 0 when the agent runs with the config as it is
@@ -1197,17 +1334,15 @@ systemd_ecs() {
 # says so, and systemd, where it answers, does not say the unit is down),
 # or systemd says the unit became active after the file's mtime.
 agent_current() {
-	local id mtime
-	id=$(file_id) || return 1
-	if [[ -n $S_RESTARTED && $S_RESTARTED == "$id" ]]; then
+	file_id || return 1
+	if [[ -n $S_RESTARTED && $S_RESTARTED == "$FILE_ID" ]]; then
 		systemd_ecs || return 0
 		[[ -z $U_STATE || $U_STATE == active ]]
 		return
 	fi
 	systemd_ecs || return 1
 	[[ $U_STATE == active && -n $U_START ]] || return 1
-	mtime=$(stat -c %Y -- "$CFG" 2>/dev/null) || return 1
-	((U_START > mtime))
+	((U_START > FILE_MTIME))
 }
 
 # restart_agent WHAT: restarts the agent; WHAT says what was done before, for
@@ -1230,7 +1365,8 @@ settle_agent() {
 	[[ $RESTART == true ]] || finish "$1" not-restarted
 	if (($2 == 0)) && agent_current; then finish "$1" restart-not-needed; fi
 	restart_agent "$3"
-	if S_RESTARTED=$(file_id); then
+	if file_id; then
+		S_RESTARTED=$FILE_ID
 		state_save || note "cannot record the agent's restart in $STATE: a re-run will restart it again"
 	fi
 	finish "$1" restarted
@@ -1252,17 +1388,18 @@ list_backups() {
 	done
 }
 
-# prior_run: the run id of the newest backup that is not this run's, or -.
+# prior_run: PRIOR = the run id of the newest backup that is not this
+# run's, or -.
 prior_run() {
 	local i
 	list_backups
 	for ((i = ${#B_RUNS[@]} - 1; i >= 0; i--)); do
 		if [[ ${B_RUNS[i]} != "$RUN_ID" ]]; then
-			printf '%s' "${B_RUNS[i]}"
+			PRIOR=${B_RUNS[i]}
 			return
 		fi
 	done
-	printf '%s' -
+	PRIOR=-
 }
 
 # prune_backups: the backups hold old credentials: keep this run's and the
