@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"math/rand"
 	"os/exec"
@@ -175,5 +176,96 @@ func TestJSONFieldAndShowProp(t *testing.T) {
 	}
 	if out := runFunctions(t, code.String(), env...); out != "" {
 		t.Error(out)
+	}
+}
+
+// TestBase64AndTimeInBash: b64_decode and b64_encode, which stand for
+// base64 -d (the payload) and base64 (the keys= field), agree with Go's
+// encoding/base64, non-canonical padding bits included; b64_decode says a
+// payload with NUL, LF or CR, or none at all, is not one line; utc_stamp
+// writes SigV4's timestamp as Go does, leap days and centuries included.
+func TestBase64AndTimeInBash(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	var texts []string // no NUL: a bash variable cannot hold one
+	for n := 0; n <= 100; n++ {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(1 + rng.Intn(255))
+		}
+		texts = append(texts, string(b))
+	}
+	var all strings.Builder
+	for b := 1; b < 256; b++ {
+		all.WriteByte(byte(b))
+	}
+	texts = append(texts, all.String(), `{"https://index.docker.io/v1/":{"auth":"Y2ktYm90OnBhc3M=","email":""}}`)
+	type dec struct {
+		in   string
+		line bool
+		want string
+	}
+	var decs []dec
+	for _, s := range texts {
+		if s == "" {
+			continue
+		}
+		line := !strings.ContainsAny(s, "\n\r")
+		decs = append(decs, dec{base64.StdEncoding.EncodeToString([]byte(s)), line, s})
+	}
+	decs = append(decs, dec{"QR==", true, "A"}, dec{"QUJ=", true, "AB"}, dec{"AAAA", false, ""}, dec{"QQ0K", false, ""},
+		dec{"eyJhIjoxfQ0=", false, ""}, dec{"eyJhIjoxfQo=", false, ""}, dec{"/+/+", true, "\xff\xef\xfe"})
+	epochs := []int64{0, 59, 86399, 86400, 951782400, 951868799, 951868800, 978307199, 1709164800, 1709251199,
+		1735689599, 1735689600, 4107542399, 4107542400, 4102444800, 2147483647, 253402300799}
+	for i := 0; i < 200; i++ {
+		epochs = append(epochs, rng.Int63n(253402300800))
+	}
+	var enc, dc, ep []string
+	for _, s := range texts {
+		enc = append(enc, hex.EncodeToString([]byte(s)))
+	}
+	for _, d := range decs {
+		dc = append(dc, d.in)
+	}
+	for _, e := range epochs {
+		ep = append(ep, strconv.FormatInt(e, 10))
+	}
+	out := runFunctions(t, `
+for h in $ENC; do [[ $h == - ]] && h=''; printf -v s "$(sed 's/../\\x&/g' <<<"$h")"; b64_encode "$s"; printf '%s\n' "${B64:--}"; done
+for b in $DEC; do b64_decode "$b"; if ((B64_LINE)); then text_hex "$B64_BYTES"; printf '1 %s\n' "$HEX"; else printf '0 -\n'; fi; done
+for e in $EPOCHS; do utc_stamp "$e"; printf '%s\n' "$STAMP"; done
+amz_now; printf '%s\n' "$AMZ_DATE"
+`, "ENC="+strings.Join(dash(enc), " "), "DEC="+strings.Join(dc, " "), "EPOCHS="+strings.Join(ep, " "))
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != len(texts)+len(decs)+len(epochs)+1 {
+		t.Fatalf("%d lines of output, want %d:\n%s", len(lines), len(texts)+len(decs)+len(epochs)+1, out)
+	}
+	for i, s := range texts {
+		want := base64.StdEncoding.EncodeToString([]byte(s))
+		if want == "" {
+			want = "-"
+		}
+		if lines[i] != want {
+			t.Errorf("b64_encode of %q: %s, want %s", s, lines[i], want)
+		}
+	}
+	lines = lines[len(texts):]
+	for i, d := range decs {
+		want := "0 -"
+		if d.line {
+			want = "1 " + hex.EncodeToString([]byte(d.want))
+		}
+		if lines[i] != want {
+			t.Errorf("b64_decode of %s: %s, want %s", d.in, lines[i], want)
+		}
+	}
+	lines = lines[len(decs):]
+	for i, e := range epochs {
+		if want := time.Unix(e, 0).UTC().Format("20060102T150405Z"); lines[i] != want {
+			t.Errorf("utc_stamp %d: %s, want %s", e, lines[i], want)
+		}
+	}
+	now, err := time.Parse("20060102T150405Z", lines[len(lines)-1])
+	if d := time.Since(now); err != nil || d < -5*time.Second || d > testenv.Scale(30*time.Second) {
+		t.Errorf("amz_now: %s is not now (%v)", lines[len(lines)-1], err)
 	}
 }

@@ -188,6 +188,87 @@ check_params() {
 	esac
 }
 
+# ---------------------------------------------------------------- base64, time
+
+B64_ALPHABET='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+# b64_decode TEXT: TEXT is base64 (its alphabet, "=" only at the end, a
+# multiple of 4 long: checked by the caller). B64_LINE = 1 when its bytes
+# are one line (at least one byte, no NUL, LF or CR), then B64_BYTES =
+# the bytes; as base64 -d decodes (bits after the last byte ignored).
+b64_decode() {
+	local s=$1 i j c t v n esc=''
+	B64_LINE=1 B64_BYTES=''
+	for ((i = 0; i < ${#s}; i += 4)); do
+		v=0 n=3
+		for ((j = 0; j < 4; j++)); do
+			c=${s:i+j:1}
+			if [[ $c == = ]]; then
+				v=$((v << 6)) n=$((n - 1))
+			else
+				t=${B64_ALPHABET%%"$c"*}
+				v=$((v << 6 | ${#t}))
+			fi
+		done
+		for ((j = 0; j < n; j++)); do
+			c=$((v >> (16 - 8 * j) & 255))
+			((c == 0 || c == 10 || c == 13)) && B64_LINE=0
+			printf -v t '\\x%02x' "$c"
+			esc+=$t
+		done
+	done
+	[[ -n $esc ]] || B64_LINE=0
+	((B64_LINE)) && printf -v B64_BYTES '%b' "$esc"
+	return 0
+}
+
+# b64_encode TEXT: B64 = TEXT's bytes in base64, on one line.
+b64_encode() {
+	local s=$1 i n a b c v
+	B64=''
+	for ((i = 0; i < ${#s}; i += 3)); do
+		n=$((${#s} - i)) b=0 c=0
+		printf -v a '%d' "'${s:i:1}"
+		((n > 1)) && printf -v b '%d' "'${s:i+1:1}"
+		((n > 2)) && printf -v c '%d' "'${s:i+2:1}"
+		v=$((a << 16 | b << 8 | c))
+		B64+=${B64_ALPHABET:v >> 18:1}${B64_ALPHABET:v >> 12 & 63:1}
+		if ((n > 1)); then B64+=${B64_ALPHABET:v >> 6 & 63:1}; else B64+='='; fi
+		if ((n > 2)); then B64+=${B64_ALPHABET:v & 63:1}; else B64+='='; fi
+	done
+}
+
+# utc_stamp EPOCH: STAMP = EPOCH (seconds, 1970 on) in UTC as SigV4 writes
+# it, YYYYMMDDTHHMMSSZ; the calendar is arithmetic (days to civil date,
+# proleptic Gregorian), so TZ plays no part.
+utc_stamp() {
+	local t=$1 z era doe yoe doy mp y m d
+	z=$((t / 86400 + 719468))
+	era=$((z / 146097))
+	doe=$((z - era * 146097))
+	yoe=$(((doe - doe / 1460 + doe / 36524 - doe / 146096) / 365))
+	doy=$((doe - (365 * yoe + yoe / 4 - yoe / 100)))
+	mp=$(((5 * doy + 2) / 153))
+	d=$((doy - (153 * mp + 2) / 5 + 1))
+	m=$((mp < 10 ? mp + 3 : mp - 9))
+	y=$((yoe + era * 400 + (m <= 2)))
+	t=$((t % 86400))
+	printf -v STAMP '%04d%02d%02dT%02d%02d%02dZ' "$y" "$m" "$d" $((t / 3600)) $((t / 60 % 60)) $((t % 60))
+}
+
+# amz_now: AMZ_DATE = now as utc_stamp writes it: the epoch from bash's
+# printf %(%s)T (bash 4.2 on), else date -u.
+amz_now() {
+	local t re='^[0-9]{9,}$'
+	printf -v t '%(%s)T' -1 2>/dev/null
+	if [[ $t =~ $re ]]; then
+		utc_stamp "$t"
+		AMZ_DATE=$STAMP
+	else
+		AMZ_DATE=$(date -u +%Y%m%dT%H%M%SZ)
+	fi
+}
+
 # ---------------------------------------------------------------- JSON
 
 # JSON_AWK reads one JSON text. It must be an object; for each member it
@@ -657,8 +738,9 @@ ssm_endpoint() {
 # post_get_parameter BODY: one GetParameter call, signed with SigV4 now;
 # sets CURL_RC, HTTP_STATUS, HTTP_BODY.
 post_get_parameter() {
-	local amz_date day scope creq sts k m sig auth re HEX SHA MAC
-	amz_date=$(date -u +%Y%m%dT%H%M%SZ)
+	local amz_date day scope creq sts k m sig auth re HEX SHA MAC AMZ_DATE STAMP
+	amz_now
+	amz_date=$AMZ_DATE
 	day=${amz_date%%T*}
 	scope="$day/$REGION/ssm/aws4_request"
 	creq="POST"$'\n'"$SSM_PATH"$'\n'$'\n'
@@ -780,7 +862,7 @@ parameter_failed() {
 
 # load_payload: sets P_KRAW and P_VRAW, the payload's only member.
 load_payload() {
-	local b64 re out payload what
+	local b64 re payload what B64_BYTES B64_LINE
 	if [[ $TRANSPORT == parameter ]]; then
 		PAYLOAD_B64=''
 		get_parameter
@@ -792,14 +874,12 @@ load_payload() {
 	fi
 	re='^[A-Za-z0-9+/]+=?=?$'
 	if ! [[ $b64 =~ $re ]] || ((${#b64} % 4 != 0)); then fail payload-invalid "$what is not base64"; fi
-	# Decoded once: NUL and CR become LF (a variable cannot hold NUL), so
-	# that "one line" is "no LF"; x keeps trailing LFs, then base64's status.
-	# shellcheck disable=SC2020 # both NUL and CR become LF
-	out=$(printf '%s' "$b64" | base64 -d 2>/dev/null | tr '\000\r' '\n\n'; printf 'x%s' "${PIPESTATUS[1]}")
-	payload=${out%x*}
-	[[ -n $payload && $payload != *$'\n'* ]] || fail payload-invalid "$what does not decode to one line of JSON"
-	[[ ${out##*x} == 0 ]] || fail payload-invalid "$what is not base64"
-	out=''
+	# Decoded here, never in a process (base64 -d of the checked text
+	# cannot fail: "is not base64" needs no second check).
+	b64_decode "$b64"
+	((B64_LINE)) || fail payload-invalid "$what does not decode to one line of JSON"
+	payload=$B64_BYTES
+	B64_BYTES=''
 	parse_members "$payload" || fail payload-invalid "$what is not a JSON object"
 	((M_N == 1)) || fail payload-invalid "$what must have exactly one member, it has $M_N"
 	[[ ${M_KDEC[0]} == "$REGISTRY_KEY" ]] || fail payload-invalid "the payload's registry key differs from $REGISTRY_KEY"
@@ -1106,7 +1186,8 @@ key_list() {
 		fi
 	done
 	json+=']'
-	KL_B64=$(printf '%s' "$json" | base64 -w 0)
+	b64_encode "$json"
+	KL_B64=$B64
 }
 
 # next_json_string LIST: JS_HEAD = the first JSON string of LIST (strings as

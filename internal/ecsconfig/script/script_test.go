@@ -29,9 +29,9 @@ import (
 
 // The tools rotate.sh may use. The script runs with PATH = the stubs, then
 // a directory of links to exactly these: a missing one fails the tests.
-// (sed, od, cut, wc, dirname and basename are no longer among them: bash
-// does their work without a process.)
-var scriptTools = []string{"bash", "curl", "base64", "sha256sum", "tr",
+// (sed, od, cut, wc, tr, base64, dirname and basename are no longer among
+// them: bash does their work without a process.)
+var scriptTools = []string{"bash", "curl", "sha256sum",
 	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "readlink", "sleep", "flock"}
 
 const (
