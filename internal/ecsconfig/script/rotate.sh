@@ -21,8 +21,8 @@
 #
 # The payload is a JSON object with exactly one member: registry key ->
 # entry. The parameter's value is base64(payload); it is read with
-# GetParameter, signed here with SigV4 (HMAC-SHA256 built on sha256sum),
-# using the instance role's credentials from IMDSv2.
+# GetParameter, signed here with SigV4 (SHA-256 and HMAC-SHA256 in bash
+# arithmetic), using the instance role's credentials from IMDSv2.
 #
 # Files next to the config (through a symlinked config: next to its target):
 #   .ecs-registry-rotate.lock   empty, 0600: flock'd for the whole run, so
@@ -76,57 +76,80 @@ LOCK_WAIT=${ECSRR_LOCK_WAIT:-110}
 unset ECSRR_INLINE_B64
 
 TMPFILES=()
-PRUNED=0 KEYS_FIELDS=''
+PRUNED=0 KEYS_FIELDS='' WRITTEN=''
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-	local f
-	# Quiet: the error line must stay the last line of stderr.
-	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do rm -f -- "$f" 2>/dev/null; done
+	local f left=()
+	# Quiet: the error line must stay the last line of stderr. One rm for
+	# the temp files still there (most were renamed into place).
+	for f in ${TMPFILES[@]+"${TMPFILES[@]}"}; do
+		if [[ -e $f || -L $f ]]; then left+=("$f"); fi
+	done
+	if ((${#left[@]} > 0)); then rm -f -- "${left[@]}" 2>/dev/null; fi
 }
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-note() { printf '%s: note: %s\n' "$TAG" "$(clean "$1" 1000)"; }
+# Speed: every $(...) and pipeline forks, every external tool is an
+# exec, and the script runs on every instance of a fleet: helpers set a
+# variable (CLEAN, PCT, NK, ...) instead of printing to a command
+# substitution, and nothing runs a tool that bash can do itself.
 
-# clean TEXT [MAX]: untrusted TEXT as one printable line of at most MAX
-# (default 300) bytes.
+note() {
+	clean "$1" 1000
+	printf '%s: note: %s\n' "$TAG" "$CLEAN"
+}
+
+# clean TEXT [MAX]: CLEAN = untrusted TEXT as one printable line of at most
+# MAX (default 300) bytes.
 clean() {
 	local s=${1//[^[:print:]]/ }
-	printf '%.*s' "${2:-300}" "$s"
+	printf -v CLEAN '%.*s' "${2:-300}" "$s"
 }
 
 fail() {
-	printf '%s: error: %s: %s\n' "$TAG" "$1" "$(clean "$2")" >&2
+	clean "$2"
+	printf '%s: error: %s: %s\n' "$TAG" "$1" "$CLEAN" >&2
 	exit 1
 }
 
-# pct TEXT: TEXT with "%", blanks and bytes outside printable ASCII as %XX,
-# so that a path is one space-free field of the ok line.
+# pct TEXT: PCT = TEXT with "%", blanks and bytes outside printable ASCII
+# as %XX, so that a path is one space-free field of the ok line.
 pct() {
-	local s=$1 out='' c i
+	local s=$1 c i
+	PCT=''
 	for ((i = 0; i < ${#s}; i++)); do
 		c=${s:i:1}
 		case $c in
-		[A-Za-z0-9/._~+,:@=-]) out+=$c ;;
+		[A-Za-z0-9/._~+,:@=-]) PCT+=$c ;;
 		*)
 			printf -v c '%%%02X' "'$c"
-			out+=$c
+			PCT+=$c
 			;;
 		esac
 	done
-	printf '%s' "$out"
 }
 
 # finish FILE AGENT: the ok line, then exit 0.
 finish() {
 	local fields written
-	written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
-	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$(prior_run) backup=$(clean "$(pct "$BACKUP")" 400)"
+	if [[ -n $WRITTEN ]]; then
+		written=$WRITTEN
+	else
+		written=$(date -r "${CFG:-}" +%s.%N 2>/dev/null) || written=0
+	fi
+	prior_run
+	pct "$BACKUP"
+	clean "$PCT" 400
+	fields="mode=$MODE file=$1 agent=$2 written=$written prior=$PRIOR backup=$CLEAN"
 	[[ $MODE == apply ]] && fields+=" pruned=$PRUNED"
-	[[ -n $KEYS_FIELDS ]] && fields+=" $(clean "$KEYS_FIELDS" 1200)"
+	if [[ -n $KEYS_FIELDS ]]; then
+		clean "$KEYS_FIELDS" 1200
+		fields+=" $CLEAN"
+	fi
 	printf '%s: ok %s\n' "$TAG" "$fields"
 	exit 0
 }
@@ -165,20 +188,103 @@ check_params() {
 	esac
 }
 
+# ---------------------------------------------------------------- base64, time
+
+B64_ALPHABET='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+# b64_decode TEXT: TEXT is base64 (its alphabet, "=" only at the end, a
+# multiple of 4 long: checked by the caller). B64_LINE = 1 when its bytes
+# are one line (at least one byte, no NUL, LF or CR), then B64_BYTES =
+# the bytes; as base64 -d decodes (bits after the last byte ignored).
+b64_decode() {
+	local s=$1 i j c t v n esc=''
+	B64_LINE=1 B64_BYTES=''
+	for ((i = 0; i < ${#s}; i += 4)); do
+		v=0 n=3
+		for ((j = 0; j < 4; j++)); do
+			c=${s:i+j:1}
+			if [[ $c == = ]]; then
+				v=$((v << 6)) n=$((n - 1))
+			else
+				t=${B64_ALPHABET%%"$c"*}
+				v=$((v << 6 | ${#t}))
+			fi
+		done
+		for ((j = 0; j < n; j++)); do
+			c=$((v >> (16 - 8 * j) & 255))
+			((c == 0 || c == 10 || c == 13)) && B64_LINE=0
+			printf -v t '\\x%02x' "$c"
+			esc+=$t
+		done
+	done
+	[[ -n $esc ]] || B64_LINE=0
+	((B64_LINE)) && printf -v B64_BYTES '%b' "$esc"
+	return 0
+}
+
+# b64_encode TEXT: B64 = TEXT's bytes in base64, on one line.
+b64_encode() {
+	local s=$1 i n a b c v
+	B64=''
+	for ((i = 0; i < ${#s}; i += 3)); do
+		n=$((${#s} - i)) b=0 c=0
+		printf -v a '%d' "'${s:i:1}"
+		((n > 1)) && printf -v b '%d' "'${s:i+1:1}"
+		((n > 2)) && printf -v c '%d' "'${s:i+2:1}"
+		v=$((a << 16 | b << 8 | c))
+		B64+=${B64_ALPHABET:v >> 18:1}${B64_ALPHABET:v >> 12 & 63:1}
+		if ((n > 1)); then B64+=${B64_ALPHABET:v >> 6 & 63:1}; else B64+='='; fi
+		if ((n > 2)); then B64+=${B64_ALPHABET:v & 63:1}; else B64+='='; fi
+	done
+}
+
+# utc_stamp EPOCH: STAMP = EPOCH (seconds, 1970 on) in UTC as SigV4 writes
+# it, YYYYMMDDTHHMMSSZ; the calendar is arithmetic (days to civil date,
+# proleptic Gregorian), so TZ plays no part.
+utc_stamp() {
+	local t=$1 z era doe yoe doy mp y m d
+	z=$((t / 86400 + 719468))
+	era=$((z / 146097))
+	doe=$((z - era * 146097))
+	yoe=$(((doe - doe / 1460 + doe / 36524 - doe / 146096) / 365))
+	doy=$((doe - (365 * yoe + yoe / 4 - yoe / 100)))
+	mp=$(((5 * doy + 2) / 153))
+	d=$((doy - (153 * mp + 2) / 5 + 1))
+	m=$((mp < 10 ? mp + 3 : mp - 9))
+	y=$((yoe + era * 400 + (m <= 2)))
+	t=$((t % 86400))
+	printf -v STAMP '%04d%02d%02dT%02d%02d%02dZ' "$y" "$m" "$d" $((t / 3600)) $((t / 60 % 60)) $((t % 60))
+}
+
+# amz_now: AMZ_DATE = now as utc_stamp writes it: the epoch from bash's
+# printf %(%s)T (bash 4.2 on), else date -u.
+amz_now() {
+	local t re='^[0-9]{9,}$'
+	printf -v t '%(%s)T' -1 2>/dev/null
+	if [[ $t =~ $re ]]; then
+		utc_stamp "$t"
+		AMZ_DATE=$STAMP
+	else
+		AMZ_DATE=$(date -u +%Y%m%dT%H%M%SZ)
+	fi
+}
+
 # ---------------------------------------------------------------- JSON
 
 # JSON_AWK reads one JSON text. It must be an object; for each member it
 # prints
-#   raw key \001 decoded key \001 raw value \001 kind \001 typed
+#   raw key \001 decoded key \001 raw value \001 kind \001 typed \001 strings
 # (raw = the bytes as written; kind of the value: o object, s string, n
 # null, x other; typed: when the value is an object, the folded names of
 # its members whose value is neither a string nor null, each after a
-# blank). Exit status 2 when the text is not valid JSON. Decoding keeps
-# escapes other than \" \\ \/ and printable-ASCII \u00XX as written, so a
-# decoded key never holds a control character. Folding is how Go's
-# encoding/json matches a member to a struct field: case-insensitively,
-# with U+017F and U+212A (Kelvin) as s and k; letters come out lower case,
-# anything else as "_" (no glob character: typed is word-split unquoted).
+# blank; strings: the decoded names of its members whose value is a
+# string, each followed by \002). Exit status 2 when the text is not
+# valid JSON. Decoding keeps escapes other than \" \\ \/ and
+# printable-ASCII \u00XX as written, so a decoded key never holds a
+# control character. Folding is how Go's encoding/json matches a member to
+# a struct field: case-insensitively, with U+017F and U+212A (Kelvin) as s
+# and k; letters come out lower case, anything else as "_" (no glob
+# character: typed is word-split unquoted).
 # shellcheck disable=SC2016 # awk code, not shell
 JSON_AWK='
 BEGIN {
@@ -196,10 +302,10 @@ END {
 		ws(); if (substr(s, p, 1) != "\"") bad()
 		ks = p; str(); kraw = substr(s, ks, p - ks)
 		ws(); if (substr(s, p, 1) != ":") bad()
-		p++; ws(); vs = p; typed = ""; kind = kindof(substr(s, p, 1))
+		p++; ws(); vs = p; typed = ""; strs = ""; kind = kindof(substr(s, p, 1))
 		if (kind == "o") entry(); else val(1)
 		vraw = substr(s, vs, p - vs)
-		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw "\001" kind "\001" typed
+		out[++cnt] = kraw "\001" dec(kraw) "\001" vraw "\001" kind "\001" typed "\001" strs
 		ws(); c = substr(s, p, 1); p++
 		if (c == ",") continue
 		if (c == "}") break
@@ -211,7 +317,7 @@ END {
 function bad() { exit 2 }
 function kindof(c) { return c == "{" ? "o" : c == "\"" ? "s" : c == "n" ? "n" : "x" }
 # entry: obj(1) for a member value, noting in typed its members that are
-# neither strings nor null.
+# neither strings nor null, in strs those that are strings.
 function entry(   c, ks, k) {
 	p++; ws()
 	if (substr(s, p, 1) == "}") { p++; return }
@@ -221,6 +327,7 @@ function entry(   c, ks, k) {
 		if (substr(s, p, 1) != ":") bad()
 		p++; ws(); c = kindof(substr(s, p, 1)); val(2); ws()
 		if (c != "s" && c != "n") typed = typed " " fold(k)
+		if (c == "s") strs = strs dec(k) "\002"
 		c = substr(s, p, 1); p++
 		if (c == ",") continue
 		if (c == "}") return
@@ -326,15 +433,17 @@ function dec(k,   r, i, j, c, e, v) {
 }
 '
 
-# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[], M_KIND[] and
-# M_TYPED[] (see JSON_AWK) to the members of the JSON object TEXT; status 1
-# when TEXT is not a JSON object.
+# parse_members TEXT: sets M_N, M_KRAW[], M_KDEC[], M_VRAW[], M_KIND[],
+# M_TYPED[] and M_STRS[] (see JSON_AWK) to the members of the JSON object
+# TEXT; status 1 when TEXT is not a JSON object.
 parse_members() {
 	local out rec
-	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=() M_KIND=() M_TYPED=()
+	M_N=0 M_KRAW=() M_KDEC=() M_VRAW=() M_KIND=() M_TYPED=() M_STRS=()
 	out=$(printf '%s' "$1" | awk "$JSON_AWK") || return 1
-	[[ -n $out ]] || return 0
-	while IFS= read -r rec; do
+	# One member a line; no line is empty (a raw key is at least "").
+	while [[ -n $out ]]; do
+		rec=${out%%$'\n'*}
+		if [[ $out == *$'\n'* ]]; then out=${out#*$'\n'}; else out=''; fi
 		M_KRAW[M_N]=${rec%%$'\001'*}
 		rec=${rec#*$'\001'}
 		M_KDEC[M_N]=${rec%%$'\001'*}
@@ -342,18 +451,21 @@ parse_members() {
 		M_VRAW[M_N]=${rec%%$'\001'*}
 		rec=${rec#*$'\001'}
 		M_KIND[M_N]=${rec%%$'\001'*}
-		M_TYPED[M_N]=${rec#*$'\001'}
+		rec=${rec#*$'\001'}
+		M_TYPED[M_N]=${rec%%$'\001'*}
+		M_STRS[M_N]=${rec#*$'\001'}
 		M_N=$((M_N + 1))
-	done < <(printf '%s\n' "$out")
+	done
 }
 
-# agent_fields TYPE: the fields of the struct the agent unmarshals each
-# entry of TYPE into (dockerauth.go: dockercfgConfigEntry; for docker,
+# agent_fields TYPE: FIELDS = the fields of the struct the agent unmarshals
+# each entry of TYPE into (dockerauth.go: dockercfgConfigEntry; for docker,
 # docker's registry.AuthConfig), all strings.
 agent_fields() {
 	case $1 in
-	dockercfg) printf '%s' ' auth ' ;;
-	docker) printf '%s' ' username password auth email serveraddress identitytoken registrytoken ' ;;
+	dockercfg) FIELDS=' auth ' ;;
+	docker) FIELDS=' username password auth email serveraddress identitytoken registrytoken ' ;;
+	*) FIELDS='' ;;
 	esac
 }
 
@@ -364,7 +476,8 @@ agent_fields() {
 # neither a string nor null. Status 1 when there is none.
 rejected_member() {
 	local i f fields
-	fields=$(agent_fields "$1")
+	agent_fields "$1"
+	fields=$FIELDS
 	for ((i = 0; i < M_N; i++)); do
 		case ${M_KIND[i]} in
 		n) continue ;;
@@ -384,8 +497,9 @@ rejected_member() {
 	return 1
 }
 
-# norm_key KEY: the key as the agent compares it: scheme stripped, Docker Hub
-# spellings mapped to index.docker.io/v1/, trailing slashes dropped.
+# norm_key KEY: NK = the key as the agent compares it: scheme stripped,
+# Docker Hub spellings mapped to index.docker.io/v1/, trailing slashes
+# dropped.
 norm_key() {
 	local k=$1
 	case $k in
@@ -394,61 +508,77 @@ norm_key() {
 	esac
 	case ${k%%/*} in
 	docker.io | index.docker.io | registry-1.docker.io)
-		printf '%s' 'index.docker.io/v1/'
+		NK='index.docker.io/v1/'
 		return
 		;;
 	esac
 	while [[ $k == */ ]]; do k=${k%/}; done
-	printf '%s' "$k"
+	NK=$k
 }
 
-# member_string OBJECT NAME: status 0 when the JSON object text OBJECT has a
-# member NAME whose value is a string.
+# member_string STRS NAME: status 0 when NAME is one of STRS (M_STRS of an
+# object member: the decoded names of its members whose value is a string).
 member_string() {
-	local i
-	parse_members "$1" || return 1
-	for ((i = 0; i < M_N; i++)); do
-		[[ ${M_KDEC[i]} == "$2" && ${M_VRAW[i]} == \"* ]] && return 0
-	done
-	return 1
+	[[ $'\002'$1 == *$'\002'"$2"$'\002'* ]]
 }
 
 # ---------------------------------------------------------------- HTTP
 
-# cq VALUE: VALUE as a double-quoted curl config string.
+# cq VALUE: CQ = VALUE as a double-quoted curl config string.
 cq() {
 	local v=${1//\\/\\\\}
 	v=${v//\"/\\\"}
-	printf '"%s"' "$v"
+	CQ="\"$v\""
 }
 
-# curl_cfg METHOD URL NOPROXY DATA HEADER...: a curl config on stdout, so
-# that tokens and signatures travel through a pipe, not through argv.
+# curl_cfg METHOD URL NOPROXY DATA HEADER...: CURL_CFG = a curl config, for
+# curl's stdin, so that tokens and signatures travel through a pipe, not
+# through argv.
 curl_cfg() {
-	local h
-	printf '%s\n' silent 'connect-timeout = 5' 'max-time = 20' 'write-out = "\n%{http_code}"'
-	printf 'request = %s\n' "$(cq "$1")"
-	printf 'url = %s\n' "$(cq "$2")"
-	[[ $3 == 1 ]] && printf '%s\n' 'noproxy = "*"'
-	[[ -n $4 ]] && printf 'data-binary = %s\n' "$(cq "$4")"
+	local h nl=$'\n'
+	CURL_CFG="silent${nl}connect-timeout = 5${nl}max-time = 20${nl}"'write-out = "\n%{http_code}"'$nl
+	cq "$1"
+	CURL_CFG+="request = $CQ$nl"
+	cq "$2"
+	CURL_CFG+="url = $CQ$nl"
+	[[ $3 == 1 ]] && CURL_CFG+='noproxy = "*"'$nl
+	if [[ -n $4 ]]; then
+		cq "$4"
+		CURL_CFG+="data-binary = $CQ$nl"
+	fi
 	shift 4
-	for h in "$@"; do printf 'header = %s\n' "$(cq "$h")"; done
+	for h in "$@"; do
+		cq "$h"
+		CURL_CFG+="header = $CQ$nl"
+	done
 }
 
 # curl_do METHOD URL NOPROXY DATA HEADER...: sets CURL_RC, HTTP_STATUS, HTTP_BODY.
 curl_do() {
-	local out
-	out=$(curl_cfg "$@" | curl -q -K - 2>/dev/null)
+	local out CURL_CFG CQ
+	curl_cfg "$@"
+	out=$(printf '%s' "$CURL_CFG" | curl -q -K - 2>/dev/null)
 	CURL_RC=$?
 	HTTP_STATUS=${out##*$'\n'}
 	HTTP_BODY=${out%$'\n'*}
 	[[ $out == *$'\n'* ]] || HTTP_BODY=''
 }
 
-# json_field NAME: the string value of member NAME in HTTP_BODY (flat JSON,
-# as IMDS and SSM send it; the value must hold no escaped quote).
+# json_field NAME: JF = the string value of member NAME (a regular
+# expression) in HTTP_BODY (flat JSON, as IMDS and SSM send it; the value
+# must hold no escaped quote): on the first line that has one, the last.
 json_field() {
-	printf '%s\n' "$HTTP_BODY" | sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | sed -n 1p
+	local rest=$HTTP_BODY line re='^.*"'"$1"'"[[:space:]]*:[[:space:]]*"([^"]*)".*$'
+	JF=''
+	while :; do
+		line=${rest%%$'\n'*}
+		if [[ $line =~ $re ]]; then
+			JF=${BASH_REMATCH[1]}
+			return
+		fi
+		[[ $rest == *$'\n'* ]] || return 0
+		rest=${rest#*$'\n'}
+	done
 }
 
 # ---------------------------------------------------------------- IMDS and SSM
@@ -471,10 +601,15 @@ imds_credentials() {
 	curl_do GET "$base/latest/meta-data/iam/security-credentials/$role" 1 '' "X-aws-ec2-metadata-token: $token"
 	[[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]] ||
 		fail imds-unavailable "no credentials for role $role from IMDS (curl exit $CURL_RC, HTTP $HTTP_STATUS)"
-	[[ $(json_field Code) == Success ]] || fail imds-unavailable "IMDS credentials for role $role are not ready"
-	AK=$(json_field AccessKeyId)
-	SK=$(json_field SecretAccessKey)
-	ST=$(json_field Token)
+	json_field Code
+	[[ $JF == Success ]] || fail imds-unavailable "IMDS credentials for role $role are not ready"
+	json_field AccessKeyId
+	AK=$JF
+	json_field SecretAccessKey
+	SK=$JF
+	json_field Token
+	ST=$JF
+	JF=''
 	re='^[A-Z0-9]{16,128}$'
 	[[ $AK =~ $re ]] || fail imds-unavailable "IMDS credentials for role $role are malformed"
 	re='^[A-Za-z0-9/+=]+$'
@@ -486,41 +621,101 @@ imds_credentials() {
 	fi
 }
 
-sha256_hex() { sha256sum | cut -d' ' -f1; }
-
-# same_bytes A B: status 0 when the files hold the same bytes (cmp is not in
-# coreutils, and minimal images may lack diffutils).
-same_bytes() {
-	local a b
-	a=$(sha256_hex <"$1") || return 1
-	b=$(sha256_hex <"$2") || return 1
-	[[ $a == "$b" ]]
-}
-
-# hex_esc HEX: the bytes HEX spells, as printf %b escapes (\xHH).
-hex_esc() {
-	local h=$1 i out=''
-	for ((i = 0; i < ${#h}; i += 2)); do out+="\\x${h:i:2}"; done
-	printf '%s' "$out"
-}
-
-# hmac_hex HEXKEY DATA: HMAC-SHA256 (RFC 2104) as
-#   SHA256((K0 xor opad) || SHA256((K0 xor ipad) || DATA))
-# with K0 the key zero-padded to 64 bytes. The padded keys are made with
-# bash arithmetic and printf, builtins that exec nothing, and hashed by
-# sha256sum from stdin: no key reaches an argv (openssl's -macopt hexkey:
-# would show it in /proc/<pid>/cmdline to every local user).
-hmac_hex() {
-	local k=$1 i b ipad='' opad='' inner
-	if ((${#k} > 128)); then k=$(printf '%b' "$(hex_esc "$k")" | sha256_hex); fi
-	while ((${#k} < 128)); do k+=0; done
-	for ((i = 0; i < 128; i += 2)); do
-		b=$((16#${k:i:2}))
-		printf -v ipad '%s\\x%02x' "$ipad" $((b ^ 0x36))
-		printf -v opad '%s\\x%02x' "$opad" $((b ^ 0x5c))
+# file_sums FILE...: SUMS[] = the SHA-256 (hex) of each file, from one
+# sha256sum; status 1 when one cannot be read. (cmp is not in coreutils,
+# and minimal images may lack diffutils: files are compared by checksum.)
+file_sums() {
+	local out line re='^[0-9a-f]{64}'
+	SUMS=()
+	out=$(sha256sum -- "$@") || return 1
+	out+=$'\n'
+	while [[ -n $out ]]; do
+		line=${out%%$'\n'*}
+		out=${out#*$'\n'}
+		line=${line#\\} # a name with a newline or backslash: "\<sum>  <escaped name>"
+		[[ $line =~ $re ]] || return 1
+		SUMS+=("${BASH_REMATCH[0]}")
 	done
-	inner=$({ printf '%b' "$ipad" && printf '%s' "$2"; } | sha256_hex)
-	{ printf '%b' "$opad" && printf '%b' "$(hex_esc "$inner")"; } | sha256_hex
+	((${#SUMS[@]} == $#))
+}
+
+# SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) in bash arithmetic
+# (64-bit on every bash that runs this), for SigV4: the signing keys never
+# leave this shell (no argv, no pipe, no file), and signing a request
+# starts no process.
+SHA256_K=(
+	0x428a2f98 0x71374491 0xb5c0fbcf 0xe9b5dba5 0x3956c25b 0x59f111f1 0x923f82a4 0xab1c5ed5
+	0xd807aa98 0x12835b01 0x243185be 0x550c7dc3 0x72be5d74 0x80deb1fe 0x9bdc06a7 0xc19bf174
+	0xe49b69c1 0xefbe4786 0x0fc19dc6 0x240ca1cc 0x2de92c6f 0x4a7484aa 0x5cb0a9dc 0x76f988da
+	0x983e5152 0xa831c66d 0xb00327c8 0xbf597fc7 0xc6e00bf3 0xd5a79147 0x06ca6351 0x14292967
+	0x27b70a85 0x2e1b2138 0x4d2c6dfc 0x53380d13 0x650a7354 0x766a0abb 0x81c2c92e 0x92722c85
+	0xa2bfe8a1 0xa81a664b 0xc24b8b70 0xc76c51a3 0xd192e819 0xd6990624 0xf40e3585 0x106aa070
+	0x19a4c116 0x1e376c08 0x2748774c 0x34b0bcb5 0x391c0cb3 0x4ed8aa4a 0x5b9cca4f 0x682e6ff3
+	0x748f82ee 0x78a5636f 0x84c87814 0x8cc70208 0x90befffa 0xa4506ceb 0xbef9a3f7 0xc67178f2
+)
+
+# text_hex TEXT: HEX = the bytes of TEXT (LC_ALL=C: one byte a character) in
+# lower-case hex.
+text_hex() {
+	local s=$1 i c
+	HEX=''
+	for ((i = 0; i < ${#s}; i++)); do
+		printf -v c '%02x' "'${s:i:1}"
+		HEX+=$c
+	done
+}
+
+# sha256 HEX: SHA = the SHA-256 of the bytes HEX spells (even length, lower
+# case), in lower-case hex.
+sha256() {
+	local m=$1 n i t a b c d e f g h t1 t2 w=() hs
+	hs=(0x6a09e667 0xbb67ae85 0x3c6ef372 0xa54ff53a 0x510e527f 0x9b05688c 0x1f83d9ab 0x5be0cd19)
+	n=$((${#m} / 2))
+	m+=80
+	while (((${#m} / 2) % 64 != 56)); do m+=00; done
+	printf -v t '%016x' $((n * 8))
+	m+=$t
+	for ((i = 0; i < ${#m}; i += 128)); do
+		for ((t = 0; t < 16; t++)); do w[t]=$((16#${m:i+t*8:8})); done
+		for ((t = 16; t < 64; t++)); do
+			((a = w[t - 15], b = w[t - 2],
+				w[t] = (w[t - 16] + ((a >> 7 | a << 25) ^ (a >> 18 | a << 14) ^ a >> 3) + w[t - 7] +
+					((b >> 17 | b << 15) ^ (b >> 19 | b << 13) ^ b >> 10)) & 0xffffffff))
+		done
+		((a = hs[0], b = hs[1], c = hs[2], d = hs[3], e = hs[4], f = hs[5], g = hs[6], h = hs[7]))
+		for ((t = 0; t < 64; t++)); do
+			((t1 = h + (((e >> 6 | e << 26) ^ (e >> 11 | e << 21) ^ (e >> 25 | e << 7)) & 0xffffffff) +
+				((e & f) ^ (~e & g)) + SHA256_K[t] + w[t],
+				t2 = (((a >> 2 | a << 30) ^ (a >> 13 | a << 19) ^ (a >> 22 | a << 10)) & 0xffffffff) +
+					((a & b) ^ (a & c) ^ (b & c)),
+				h = g, g = f, f = e, e = (d + t1) & 0xffffffff, d = c, c = b, b = a, a = (t1 + t2) & 0xffffffff))
+		done
+		((hs[0] = (hs[0] + a) & 0xffffffff, hs[1] = (hs[1] + b) & 0xffffffff,
+			hs[2] = (hs[2] + c) & 0xffffffff, hs[3] = (hs[3] + d) & 0xffffffff,
+			hs[4] = (hs[4] + e) & 0xffffffff, hs[5] = (hs[5] + f) & 0xffffffff,
+			hs[6] = (hs[6] + g) & 0xffffffff, hs[7] = (hs[7] + h) & 0xffffffff))
+	done
+	printf -v SHA '%08x' "${hs[@]}"
+}
+
+# hmac HEXKEY HEXDATA: MAC = HMAC-SHA256 (RFC 2104), in hex:
+#   SHA256((K0 xor opad) || SHA256((K0 xor ipad) || DATA))
+# with K0 the key (hashed when over 64 bytes) zero-padded to 64 bytes.
+hmac() {
+	local k=$1 i w ipad='' opad=''
+	if ((${#k} > 128)); then
+		sha256 "$k"
+		k=$SHA
+	fi
+	while ((${#k} < 128)); do k+=0; done
+	for ((i = 0; i < 128; i += 8)); do
+		w=$((16#${k:i:8}))
+		printf -v ipad '%s%08x' "$ipad" $((w ^ 0x36363636))
+		printf -v opad '%s%08x' "$opad" $((w ^ 0x5c5c5c5c))
+	done
+	sha256 "$ipad$2"
+	sha256 "$opad$SHA"
+	MAC=$SHA
 }
 
 # ssm_endpoint: sets SSM_HOST, SSM_PATH and SSM_URL.
@@ -543,44 +738,56 @@ ssm_endpoint() {
 # post_get_parameter BODY: one GetParameter call, signed with SigV4 now;
 # sets CURL_RC, HTTP_STATUS, HTTP_BODY.
 post_get_parameter() {
-	local amz_date day scope creq sts k sig auth re
-	amz_date=$(date -u +%Y%m%dT%H%M%SZ)
+	local amz_date day scope creq sts k m sig auth re HEX SHA MAC AMZ_DATE STAMP
+	amz_now
+	amz_date=$AMZ_DATE
 	day=${amz_date%%T*}
 	scope="$day/$REGION/ssm/aws4_request"
 	creq="POST"$'\n'"$SSM_PATH"$'\n'$'\n'
 	creq+="content-type:application/x-amz-json-1.1"$'\n'"host:$SSM_HOST"$'\n'"x-amz-date:$amz_date"$'\n'
 	creq+="x-amz-security-token:$ST"$'\n'"x-amz-target:AmazonSSM.GetParameter"$'\n'$'\n'
 	creq+="content-type;host;x-amz-date;x-amz-security-token;x-amz-target"$'\n'
-	creq+=$(printf '%s' "$1" | sha256_hex)
-	sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$(printf '%s' "$creq" | sha256_hex)
-	k=$(printf '%s' "AWS4$SK" | od -An -v -tx1 | tr -d ' \n')
-	k=$(hmac_hex "$k" "$day")
-	k=$(hmac_hex "$k" "$REGION")
-	k=$(hmac_hex "$k" ssm)
-	k=$(hmac_hex "$k" aws4_request)
-	sig=$(hmac_hex "$k" "$sts")
+	text_hex "$1"
+	sha256 "$HEX"
+	creq+=$SHA
+	text_hex "$creq"
+	sha256 "$HEX"
+	sts="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'$SHA
+	text_hex "AWS4$SK"
+	k=$HEX
+	for m in "$day" "$REGION" ssm aws4_request "$sts"; do
+		text_hex "$m"
+		hmac "$k" "$HEX"
+		k=$MAC
+	done
+	sig=$k
 	re='^[0-9a-f]{64}$'
-	[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature (sha256sum, od)"
+	[[ $sig =~ $re ]] || fail parameter-error "could not compute the request signature"
 	auth="AWS4-HMAC-SHA256 Credential=$AK/$scope, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=$sig"
 	curl_do POST "$SSM_URL" 0 "$1" "Host: $SSM_HOST" 'Content-Type: application/x-amz-json-1.1' \
 		"X-Amz-Date: $amz_date" "X-Amz-Security-Token: $ST" 'X-Amz-Target: AmazonSSM.GetParameter' \
 		"Authorization: $auth" 'Expect:'
 }
 
-# now_ms: milliseconds since the epoch (GNU date), else from $SECONDS.
+# now_ms: NOW_MS = milliseconds since the epoch (bash 5's EPOCHREALTIME,
+# else GNU date), else from $SECONDS.
 now_ms() {
-	local ns
+	local ns re='^([0-9]+)[.,]([0-9]{3})'
+	if [[ ${EPOCHREALTIME:-} =~ $re ]]; then
+		NOW_MS=$((BASH_REMATCH[1] * 1000 + 10#${BASH_REMATCH[2]}))
+		return
+	fi
 	ns=$(date +%s%N 2>/dev/null)
-	if [[ $ns =~ ^[0-9]{12,}$ ]]; then printf '%s' $((ns / 1000000)); else printf '%s' $((SECONDS * 1000)); fi
+	if [[ $ns =~ ^[0-9]{12,}$ ]]; then NOW_MS=$((ns / 1000000)); else NOW_MS=$((SECONDS * 1000)); fi
 }
 
-# backoff_ms N: the wait before retry N (1, 2, ...), full jitter over a
-# window of 0.5 s doubling to at most 8 s: a fleet that reads at once and is
-# throttled together must not retry together.
+# backoff_ms N: BACKOFF_MS = the wait before retry N (1, 2, ...), full
+# jitter over a window of 0.5 s doubling to at most 8 s: a fleet that reads
+# at once and is throttled together must not retry together.
 backoff_ms() {
 	local cap=8000
 	(($1 < 5)) && cap=$((500 << ($1 - 1)))
-	printf '%s' $(((RANDOM * 32768 + RANDOM) % (cap + 1)))
+	BACKOFF_MS=$(((RANDOM * 32768 + RANDOM) % (cap + 1)))
 }
 
 sleep_ms() {
@@ -600,29 +807,35 @@ get_parameter() {
 	[[ $REGION =~ $re ]] || fail parameter-error "no AWS region: AWS_SSM_REGION_NAME is unset and IMDS gave none"
 	ssm_endpoint
 	body="{\"Name\":\"$PARAMETER\",\"WithDecryption\":true}"
-	start=$(now_ms)
+	now_ms
+	start=$NOW_MS
 	for ((attempt = 1; ; attempt++)); do
 		post_get_parameter "$body"
 		if [[ $CURL_RC == 0 && $HTTP_STATUS == 200 ]]; then
-			PAYLOAD_B64=$(json_field Value)
-			PAYLOAD_B64=${PAYLOAD_B64//\\\//\/}
+			json_field Value
+			PAYLOAD_B64=${JF//\\\//\/}
+			JF=''
 			return
 		fi
-		type=$(json_field __type)
-		type=${type##*#}
+		json_field __type
+		type=${JF##*#}
 		type=${type%%:*}
-		msg=$(json_field '[Mm]essage')
+		json_field '[Mm]essage'
+		msg=$JF
 		throttled=0
 		case $CURL_RC/$HTTP_STATUS/$type in
 		0/*/ThrottlingException | 0/429/*) throttled=1 ;;
 		0/5*/* | [1-9]*/*/*) ;;
 		*) break ;;
 		esac
-		wait=$(backoff_ms "$attempt")
-		(($(now_ms) - start + wait < READ_BUDGET * 1000)) || break
+		backoff_ms "$attempt"
+		wait=$BACKOFF_MS
+		now_ms
+		((NOW_MS - start + wait < READ_BUDGET * 1000)) || break
 		sleep_ms "$wait"
 	done
-	parameter_failed "$type" "$msg" "$throttled" "$attempt" "$(($(now_ms) - start))"
+	now_ms
+	parameter_failed "$type" "$msg" "$throttled" "$attempt" "$((NOW_MS - start))"
 }
 
 # parameter_failed TYPE MESSAGE THROTTLED ATTEMPTS MILLISECONDS: the error
@@ -649,7 +862,7 @@ parameter_failed() {
 
 # load_payload: sets P_KRAW and P_VRAW, the payload's only member.
 load_payload() {
-	local b64 re n1 n2 payload what
+	local b64 re payload what B64_BYTES B64_LINE
 	if [[ $TRANSPORT == parameter ]]; then
 		PAYLOAD_B64=''
 		get_parameter
@@ -661,19 +874,21 @@ load_payload() {
 	fi
 	re='^[A-Za-z0-9+/]+=?=?$'
 	if ! [[ $b64 =~ $re ]] || ((${#b64} % 4 != 0)); then fail payload-invalid "$what is not base64"; fi
-	n1=$(printf '%s' "$b64" | base64 -d 2>/dev/null | wc -c)
-	n2=$(printf '%s' "$b64" | base64 -d 2>/dev/null | tr -d '\000\n\r' | wc -c)
-	[[ $n1 == "$n2" && $n1 -gt 0 ]] || fail payload-invalid "$what does not decode to one line of JSON"
-	payload=$(printf '%s' "$b64" | base64 -d 2>/dev/null) || fail payload-invalid "$what is not base64"
+	# Decoded here, never in a process (base64 -d of the checked text
+	# cannot fail: "is not base64" needs no second check).
+	b64_decode "$b64"
+	((B64_LINE)) || fail payload-invalid "$what does not decode to one line of JSON"
+	payload=$B64_BYTES
+	B64_BYTES=''
 	parse_members "$payload" || fail payload-invalid "$what is not a JSON object"
 	((M_N == 1)) || fail payload-invalid "$what must have exactly one member, it has $M_N"
 	[[ ${M_KDEC[0]} == "$REGISTRY_KEY" ]] || fail payload-invalid "the payload's registry key differs from $REGISTRY_KEY"
 	P_KRAW=${M_KRAW[0]}
 	P_VRAW=${M_VRAW[0]}
 	if [[ $AUTH_TYPE == dockercfg ]]; then
-		member_string "$P_VRAW" auth || fail payload-invalid "a dockercfg entry needs a string member auth"
+		member_string "${M_STRS[0]}" auth || fail payload-invalid "a dockercfg entry needs a string member auth"
 	else
-		if ! member_string "$P_VRAW" username || ! member_string "$P_VRAW" password; then
+		if ! member_string "${M_STRS[0]}" username || ! member_string "${M_STRS[0]}" password; then
 			fail payload-invalid "a docker entry needs string members username and password"
 		fi
 	fi
@@ -728,14 +943,15 @@ scan_lines() {
 	done
 }
 
-# unquote VALUE: VALUE without leading blanks and one pair of surrounding quotes.
+# unquote VALUE: UQ = VALUE without leading blanks and one pair of
+# surrounding quotes.
 unquote() {
 	local v=$1
 	v=${v#"${v%%[![:space:]]*}"}
 	if ((${#v} >= 2)) && [[ ($v == \"*\") || ($v == \'*\') ]]; then
 		v=${v:1:${#v}-2}
 	fi
-	printf '%s' "$v"
+	UQ=$v
 }
 
 # resolve_config: CFG (through a symlink: the link stays, its target is
@@ -745,11 +961,34 @@ resolve_config() {
 	if [[ -L $CFG ]]; then
 		CFG=$(readlink -f -- "$CFG") || fail config-missing "$CFG is a dangling symlink"
 	fi
-	CFG_DIR=$(dirname -- "$CFG")
+	dir_name "$CFG"
+	CFG_DIR=$DIR
+	# basename -- "$CFG" wherever it is used (after check_config: CFG does
+	# not end in "/").
+	CFG_BASE=${CFG##*/}
 	BACKUP="$CFG.$TAG-$RUN_ID.bak"
 	STATE="$CFG.$TAG-$RUN_ID.state"
 	LOCK="$CFG_DIR/.$TAG.lock"
 	[[ -d $CFG_DIR ]] || fail config-missing "$CFG does not exist (no directory $CFG_DIR)"
+}
+
+# dir_name PATH: DIR = $(dirname -- PATH): trailing slashes and the last
+# component dropped, then the slashes before it; "/" when only slashes
+# are left, "." without any; trailing newlines dropped as $(...) drops them.
+dir_name() {
+	local p=$1 t
+	t=${p%"${p##*[!/]}"}
+	if [[ -z $t ]]; then
+		DIR=.
+		[[ -n $p ]] && DIR=/
+	elif [[ $t != */* ]]; then
+		DIR=.
+	else
+		t=${t%/*}
+		t=${t%"${t##*[!/]}"}
+		DIR=${t:-/}
+	fi
+	while [[ $DIR == *$'\n' ]]; do DIR=${DIR%$'\n'}; done
 }
 
 # take_lock: one script of this tool at a time on the instance, for the
@@ -773,7 +1012,8 @@ check_config() {
 	else
 		[[ -f $CFG ]] || fail config-unreadable "$CFG is not a regular file"
 		[[ -r $CFG ]] || fail config-unreadable "$CFG is not readable"
-		[[ $(tr -d '\000' <"$CFG" | wc -c) == "$(wc -c <"$CFG")" ]] || fail config-unreadable "$CFG holds NUL bytes"
+		# read stops at the first NUL (status 0), or at the end (status 1).
+		if IFS= read -r -d '' _ <"$CFG"; then fail config-unreadable "$CFG holds NUL bytes"; fi
 	fi
 }
 
@@ -833,7 +1073,7 @@ old_data() {
 	((D_CNT > 0)) || return 0
 	if parse_members "$D_VAL"; then
 		if [[ $T_VAL == dockercfg || $T_VAL == docker ]] && ! rejected_member "$T_VAL"; then OLD_LIVE=1; fi
-	elif parse_members "$(unquote "$D_VAL")"; then
+	elif unquote "$D_VAL" && parse_members "$UQ"; then
 		QUOTED=1
 	else
 		M_N=0
@@ -847,11 +1087,13 @@ plan_config() {
 	local i ours placed=0 matches=0 same=0 type_cmp
 	read_lines "$CFG"
 	scan_lines
-	ours=$(norm_key "$REGISTRY_KEY")
+	norm_key "$REGISTRY_KEY"
+	ours=$NK
 	old_data
 	OTHERS=0 NEW_JSON='{' KEPT=''
 	for ((i = 0; i < M_N; i++)); do
-		if [[ $(norm_key "${M_KDEC[i]}") == "$ours" ]]; then
+		norm_key "${M_KDEC[i]}"
+		if [[ $NK == "$ours" ]]; then
 			matches=$((matches + 1))
 			[[ ${M_KRAW[i]} == "$P_KRAW" && ${M_VRAW[i]} == "$P_VRAW" ]] && same=1
 			((placed)) && continue
@@ -870,8 +1112,8 @@ plan_config() {
 		NEW_JSON+="$P_KRAW:$P_VRAW"
 	fi
 	NEW_JSON+='}'
-	type_cmp=$(unquote "$T_VAL")
-	type_cmp=${type_cmp%"${type_cmp##*[![:space:]]}"}
+	unquote "$T_VAL"
+	type_cmp=${UQ%"${UQ##*[![:space:]]}"}
 	if ((OTHERS > 0)) && [[ $type_cmp != "$AUTH_TYPE" ]]; then
 		fail auth-type-mismatch "ECS_ENGINE_AUTH_TYPE is '${type_cmp:0:40}' and ECS_ENGINE_AUTH_DATA holds $OTHERS other registries' entries, which $AUTH_TYPE would break; convert them or use that auth type"
 	fi
@@ -904,7 +1146,8 @@ check_new_data() {
 	# Keys on our registry's host first: the ones the agent weighs for its images.
 	host=${1%%/*}
 	for ((i = 0; i < M_N; i++)); do
-		k=$(norm_key "${M_KDEC[i]}")
+		norm_key "${M_KDEC[i]}"
+		k=$NK
 		if [[ $k == "$host" || $k == "$host"/* ]]; then
 			first+=${first:+,}${M_KRAW[i]}
 		else
@@ -943,7 +1186,8 @@ key_list() {
 		fi
 	done
 	json+=']'
-	KL_B64=$(printf '%s' "$json" | base64 | tr -d '\n')
+	b64_encode "$json"
+	KL_B64=$B64
 }
 
 # next_json_string LIST: JS_HEAD = the first JSON string of LIST (strings as
@@ -966,7 +1210,7 @@ next_json_string() {
 # new_temp: TMP = a new empty temp file (0600) next to the config; status 1
 # when it cannot be made.
 new_temp() {
-	TMP=$(mktemp "$CFG_DIR/.$(basename -- "$CFG").$TAG.XXXXXX" 2>/dev/null) || return 1
+	TMP=$(mktemp "$CFG_DIR/.$CFG_BASE.$TAG.XXXXXX" 2>/dev/null) || return 1
 	TMPFILES+=("$TMP")
 }
 
@@ -1014,12 +1258,21 @@ state_save() {
 		mv -f -- "$TMP" "$STATE" 2>/dev/null
 }
 
-# file_id: the config's device, inode and mtime (ns): a rename over it (a
-# new inode) or an edit in place (a new mtime) changes it.
+# file_id: FILE_ID = the config's device, inode and mtime (ns): a rename
+# over it (a new inode) or an edit in place (a new mtime) changes it;
+# FILE_MTIME = its mtime in seconds, WRITTEN = the ok line's written=
+# (date -r's %s.%N). Status 1 when stat fails.
 file_id() {
-	local id
-	id=$(stat -c '%d:%i:%y' -- "$CFG" 2>/dev/null) || return 1
-	printf '%s' "${id// /_}"
+	local id ns re='^[0-9]{9}$'
+	WRITTEN=''
+	id=$(stat -c '%Y %d:%i:%y' -- "$CFG" 2>/dev/null) || return 1
+	FILE_MTIME=${id%% *}
+	id=${id#* }
+	FILE_ID=${id// /_}
+	ns=${id#*.}
+	ns=${ns%% *}
+	[[ $ns =~ $re ]] && WRITTEN=$FILE_MTIME.$ns
+	return 0
 }
 
 # take_backup: the original config, once per run, mode 0600 whatever the
@@ -1033,39 +1286,46 @@ take_backup() {
 	if ! chown --reference="$CFG" -- "$bak" 2>/dev/null || ! chmod 600 -- "$bak" 2>/dev/null; then
 		fail write-failed "cannot give the backup of $CFG its owner and mode 0600"
 	fi
-	same_bytes "$bak" "$CFG" || fail write-failed "the backup copy of $CFG differs from it"
+	if ! file_sums "$bak" "$CFG" || [[ ${SUMS[0]} != "${SUMS[1]}" ]]; then
+		fail write-failed "the backup copy of $CFG differs from it"
+	fi
 	info=$(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null)
 	[[ $info =~ $re ]] || fail write-failed "cannot read the mode and owner of $CFG"
-	S_MODE=${info% *} S_OWNER=${info#* } S_SHA=$(sha256_hex <"$bak") S_PHASE=backed-up S_RESTARTED=''
+	S_MODE=${info% *} S_OWNER=${info#* } S_SHA=${SUMS[0]} S_PHASE=backed-up S_RESTARTED=''
 	state_save || fail write-failed "cannot write $STATE"
 	mv -f -- "$bak" "$BACKUP" 2>/dev/null || fail write-failed "cannot write $BACKUP"
 }
 
 # verify_backup: refuses a backup that is not the file it was taken from.
+# After it, the backup's checksum is S_SHA.
 verify_backup() {
 	[[ -n $S_SHA && -n $S_MODE && -n $S_OWNER ]] ||
 		fail backup-mismatch "no checksum, mode and owner were recorded for $BACKUP ($STATE is missing or incomplete): it is not restored"
-	[[ $(sha256_hex <"$BACKUP") == "$S_SHA" ]] ||
+	if ! file_sums "$BACKUP" || [[ ${SUMS[0]} != "$S_SHA" ]]; then
 		fail backup-mismatch "$BACKUP does not match the checksum recorded when it was taken: it is not restored"
+	fi
 }
 
-# config_is_original: status 0 when the config holds the backup's bytes
-# with the original's mode and owner.
+# config_is_original (after verify_backup): status 0 when the config holds
+# the backup's bytes with the original's mode and owner.
 config_is_original() {
-	[[ -f $CFG ]] && same_bytes "$BACKUP" "$CFG" &&
+	[[ -f $CFG ]] && file_sums "$CFG" && [[ ${SUMS[0]} == "$S_SHA" ]] &&
 		[[ $(stat -c '%a %u:%g' -- "$CFG" 2>/dev/null) == "$S_MODE $S_OWNER" ]]
 }
 
-# restore_backup: the backup over the config, through a temp file, with
-# the original's recorded mode and owner.
+# restore_backup (after verify_backup): the backup over the config, through
+# a temp file, with the original's recorded mode and owner.
 restore_backup() {
 	new_temp || fail write-failed "cannot create a temp file in $CFG_DIR"
 	cat -- "$BACKUP" >"$TMP" 2>/dev/null || fail write-failed "cannot copy $BACKUP to a temp file"
 	if ! chown -- "$S_OWNER" "$TMP" 2>/dev/null || ! chmod -- "$S_MODE" "$TMP" 2>/dev/null; then
 		fail write-failed "cannot give the restored $CFG its original owner and mode"
 	fi
-	same_bytes "$TMP" "$BACKUP" || fail write-failed "the copy of $BACKUP differs from it"
+	if ! file_sums "$TMP" || [[ ${SUMS[0]} != "$S_SHA" ]]; then
+		fail write-failed "the copy of $BACKUP differs from it"
+	fi
 	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
+	WRITTEN=''
 }
 
 # write_config: the new config through a temp file, re-read, renamed over.
@@ -1110,13 +1370,15 @@ write_config() {
 	} >"$TMP" 2>/dev/null || fail write-failed "cannot write a temp file in $CFG_DIR"
 	own_like "$TMP" "$CFG"
 
-	# Re-read the temp file as ecs-init will.
+	# Re-read the temp file as ecs-init will. The data is NEW_JSON, which
+	# check_new_data parsed as the agent will.
 	read_lines "$TMP"
 	scan_lines
-	if ((LN != m || T_CNT != 1 || D_CNT != 1)) || [[ $T_VAL != "$AUTH_TYPE" || $D_VAL != "$NEW_JSON" ]] || ! parse_members "$D_VAL"; then
+	if ((LN != m || T_CNT != 1 || D_CNT != 1)) || [[ $T_VAL != "$AUTH_TYPE" || $D_VAL != "$NEW_JSON" ]]; then
 		fail write-failed "the new ecs.config did not read back as written; nothing was changed"
 	fi
 	mv -f -- "$TMP" "$CFG" 2>/dev/null || fail write-failed "cannot rename the temp file over $CFG"
+	WRITTEN=''
 }
 
 # systemd_ecs: U_STATE (ActiveState) and U_START (ActiveEnterTimestamp in
@@ -1127,10 +1389,25 @@ systemd_ecs() {
 	U_STATE='' U_START=''
 	[[ $INIT == systemd ]] || return 1
 	out=$(systemctl show ecs --property=ActiveState --property=ActiveEnterTimestamp 2>/dev/null 9>&-) || return 1
-	U_STATE=$(printf '%s\n' "$out" | sed -n 's/^ActiveState=//p')
-	ts=$(printf '%s\n' "$out" | sed -n 's/^ActiveEnterTimestamp=//p')
+	show_prop "$out" ActiveState
+	U_STATE=$PROP
+	show_prop "$out" ActiveEnterTimestamp
+	ts=$PROP
 	if [[ -n $ts ]]; then U_START=$(date -d "$ts" +%s 2>/dev/null); fi
 	return 0
+}
+
+# show_prop OUT NAME: PROP = the values of the lines NAME=value of OUT, one
+# a line, without trailing newlines (as $(sed -n 's/^NAME=//p') has them).
+show_prop() {
+	local rest=$1$'\n' line
+	PROP=''
+	while [[ -n $rest ]]; do
+		line=${rest%%$'\n'*}
+		rest=${rest#*$'\n'}
+		[[ $line == "$2="* ]] && PROP+=${line#"$2="}$'\n'
+	done
+	while [[ $PROP == *$'\n' ]]; do PROP=${PROP%$'\n'}; done
 }
 
 # agent_current: status 0 when the agent runs with the config as it is
@@ -1138,17 +1415,15 @@ systemd_ecs() {
 # says so, and systemd, where it answers, does not say the unit is down),
 # or systemd says the unit became active after the file's mtime.
 agent_current() {
-	local id mtime
-	id=$(file_id) || return 1
-	if [[ -n $S_RESTARTED && $S_RESTARTED == "$id" ]]; then
+	file_id || return 1
+	if [[ -n $S_RESTARTED && $S_RESTARTED == "$FILE_ID" ]]; then
 		systemd_ecs || return 0
 		[[ -z $U_STATE || $U_STATE == active ]]
 		return
 	fi
 	systemd_ecs || return 1
 	[[ $U_STATE == active && -n $U_START ]] || return 1
-	mtime=$(stat -c %Y -- "$CFG" 2>/dev/null) || return 1
-	((U_START > mtime))
+	((U_START > FILE_MTIME))
 }
 
 # restart_agent WHAT: restarts the agent; WHAT says what was done before, for
@@ -1171,7 +1446,8 @@ settle_agent() {
 	[[ $RESTART == true ]] || finish "$1" not-restarted
 	if (($2 == 0)) && agent_current; then finish "$1" restart-not-needed; fi
 	restart_agent "$3"
-	if S_RESTARTED=$(file_id); then
+	if file_id; then
+		S_RESTARTED=$FILE_ID
 		state_save || note "cannot record the agent's restart in $STATE: a re-run will restart it again"
 	fi
 	finish "$1" restarted
@@ -1193,17 +1469,18 @@ list_backups() {
 	done
 }
 
-# prior_run: the run id of the newest backup that is not this run's, or -.
+# prior_run: PRIOR = the run id of the newest backup that is not this
+# run's, or -.
 prior_run() {
 	local i
 	list_backups
 	for ((i = ${#B_RUNS[@]} - 1; i >= 0; i--)); do
 		if [[ ${B_RUNS[i]} != "$RUN_ID" ]]; then
-			printf '%s' "${B_RUNS[i]}"
+			PRIOR=${B_RUNS[i]}
 			return
 		fi
 	done
-	printf '%s' -
+	PRIOR=-
 }
 
 # prune_backups: the backups hold old credentials: keep this run's and the

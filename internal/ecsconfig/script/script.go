@@ -35,8 +35,8 @@
 //
 // preflight changes nothing: it reads the config file, the restart tool,
 // the parameter (IMDSv2 credentials, GetParameter signed with SigV4, its
-// HMACs built from bash builtins and sha256sum so that no key reaches an
-// argv; throttling, 5xx and transport errors retried with full-jitter
+// SHA-256 and HMACs computed in bash arithmetic so that no key leaves the
+// shell; throttling, 5xx and transport errors retried with full-jitter
 // backoff for ReadBudget, then parameter-throttled or parameter-error) and
 // the payload; it refuses an ECS_ENGINE_AUTH_TYPE that differs from
 // AuthType while ECS_ENGINE_AUTH_DATA holds other registries' entries, and
