@@ -38,7 +38,7 @@ type fleetStore struct {
 }
 
 func newFleetStore(cfg inputs.Config, e env) *fleetStore {
-	return &fleetStore{env: e, scope: e.scope(cfg), creds: cfg.Credentials, conf: cfg.ECSConfigStore,
+	return &fleetStore{env: e, scope: scopeOf(cfg), creds: cfg.Credentials, conf: cfg.ECSConfigStore,
 		timeout: cfg.Timeout, poll: cfg.PollInterval, setting: cfg.Setting, out: &report.FleetStored{}}
 }
 

@@ -30,7 +30,7 @@ type secretStore struct {
 }
 
 func newSecretStore(cfg inputs.Config, e env) *secretStore {
-	return &secretStore{env: e, scope: e.scope(cfg), secretID: cfg.SecretID, creds: cfg.Credentials,
+	return &secretStore{env: e, scope: scopeOf(cfg), secretID: cfg.SecretID, creds: cfg.Credentials,
 		out: &report.SecretStored{Registry: cfg.Registry}}
 }
 

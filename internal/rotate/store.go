@@ -71,7 +71,8 @@ type env struct {
 	renewing bool // the credentials renew themselves (role-to-assume)
 }
 
-func (e env) scope(cfg inputs.Config) plan.Scope {
+// scopeOf is what a store's plan reads of the inputs besides its own part.
+func scopeOf(cfg inputs.Config) plan.Scope {
 	return plan.Scope{Common: cfg.Common, ForceNewDeployment: cfg.ForceNewDeployment}
 }
 
