@@ -23,7 +23,7 @@ func BenchmarkBinary500Services(b *testing.B) {
 	b.StopTimer()
 	for range b.N {
 		w := newWorldTick(b, 500*time.Millisecond, services...)
-		runBinary(b, w, "--cluster", "prod", "--timeout", "5m")
+		runBinary(b, w, "--cluster", "prod", "--max-services", "1000", "--timeout", "5m")
 		b.ReportMetric(float64(len(w.fake.Calls())), "calls")
 		b.ReportMetric(float64(w.fake.CallCount("DescribeServices")), "describeServices")
 	}
