@@ -99,14 +99,14 @@ func inCluster(services []rollout.ServiceResult, cluster string) []rollout.Servi
 // writeServicesByCluster is writeServices for a run over several clusters:
 // a line per cluster, then its services.
 func writeServicesByCluster(b *summaryWriter, run Run) {
-	clusters := run.clusters()
+	clusters, all := run.clusters(), run.services()
 	if len(clusters) < 2 {
-		writeServices(b, run.services())
+		writeServices(b, all)
 		return
 	}
 	b.WriteString("### Services by cluster\n\n")
 	for _, c := range clusters {
-		services := inCluster(run.services(), c)
+		services := inCluster(all, c)
 		fmt.Fprintf(b, "**Cluster %s**: %s\n\n", b.md(c), run.clusterLine(c, services))
 		if len(services) > 0 {
 			writeServiceTable(b, services)
