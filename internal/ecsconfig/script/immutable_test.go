@@ -73,8 +73,8 @@ func TestConfigImmutable(t *testing.T) {
 
 // TestConfigImmutableReal: with the real chattr (root on a file system
 // that has the attributes), an immutable config is found by the real
-// lsattr, and an append-only directory, with no lsattr at all, by the
-// rename probe.
+// lsattr; with no lsattr at all, an append-only directory is found by the
+// rename probe and an immutable or append-only config by the link probe.
 func TestConfigImmutableReal(t *testing.T) {
 	chattr, err1 := exec.LookPath("chattr")
 	lsattr, err2 := exec.LookPath("lsattr")
@@ -91,6 +91,8 @@ func TestConfigImmutableReal(t *testing.T) {
 		{"file-immutable-lsattr", "+i", func(in *instance) string { return in.cfg }, true},
 		{"dir-immutable-lsattr", "+i", func(in *instance) string { return in.dir }, true},
 		{"dir-append-only-probe", "+a", func(in *instance) string { return in.dir }, false},
+		{"file-immutable-probe", "+i", func(in *instance) string { return in.cfg }, false},
+		{"file-append-only-probe", "+a", func(in *instance) string { return in.cfg }, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := newInstance(t, f, script.InitSystemd, anyAwk())

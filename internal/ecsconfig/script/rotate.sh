@@ -1035,9 +1035,11 @@ immutable_dir() {
 }
 
 # check_replaceable: the config can really be replaced: neither it nor its
-# directory is immutable or append-only, and a file can be made and
-# renamed in the directory (the probe sees what lsattr cannot, or where it
-# is missing; in an append-only directory its file cannot be removed).
+# directory is immutable or append-only, a file can be made and renamed in
+# the directory, and the config can be linked to (the probes see what
+# lsattr cannot, or where it is missing: the kernel refuses a link to an
+# immutable or append-only file as it refuses a rename over it, and in an
+# append-only directory the probe's file cannot be removed).
 check_replaceable() {
 	local probe
 	if [[ -e $CFG ]] && locked_attr "$CFG"; then
@@ -1050,6 +1052,10 @@ check_replaceable() {
 	TMPFILES+=("$probe")
 	mv -f -- "$TMP" "$probe" 2>/dev/null ||
 		fail config-immutable "cannot rename files in $CFG_DIR (append-only or immutable?), so $CFG cannot be replaced"
+	rm -f -- "$probe" 2>/dev/null
+	[[ -e $CFG ]] || return 0
+	ln -- "$CFG" "$probe" 2>/dev/null ||
+		fail config-immutable "cannot link to $CFG (immutable or append-only?), so it cannot be replaced: chattr -i -a it first"
 	rm -f -- "$probe" 2>/dev/null
 }
 

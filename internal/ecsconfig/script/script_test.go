@@ -32,7 +32,7 @@ import (
 // (sed, od, cut, wc, tr, base64, dirname and basename are no longer among
 // them: bash does their work without a process.)
 var scriptTools = []string{"bash", "curl", "sha256sum",
-	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "readlink", "sleep", "flock"}
+	"date", "stat", "mktemp", "chmod", "chown", "mv", "cat", "rm", "readlink", "sleep", "flock", "ln"}
 
 const (
 	hubKey     = "https://index.docker.io/v1/"
