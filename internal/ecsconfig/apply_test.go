@@ -902,3 +902,43 @@ func TestPreflightJudgesTheAgentsView(t *testing.T) {
 		t.Errorf("no warning names the dormant key quay.io: %q", warned.String())
 	}
 }
+
+// Instances that read the run's parameter are started at most
+// maxConcurrentReads at a time per command, below Parameter Store's
+// default 40 GetParameter a second; commands that read nothing (inline
+// data, a rollback) go to every instance at once.
+func TestMaxConcurrencyBoundsParameterReads(t *testing.T) {
+	insts := fleet(8)
+	for _, c := range []struct {
+		transport Transport
+		want      map[string]string
+	}{
+		{TransportParameter, map[string]string{modePreflight: "25", modeApply: "25", modeRollback: "100%"}},
+		{TransportInline, map[string]string{modePreflight: "100%", modeApply: "100%", modeRollback: "100%"}},
+	} {
+		t.Run(string(c.transport), func(t *testing.T) {
+			f := newFake(t, insts)
+			var l logLines
+			o := testOptions(&l)
+			o.Transport = c.transport
+			o.FleetSize = len(insts)
+			if _, err := Apply(context.Background(), f.clients(), insts, o); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Rollback(context.Background(), f.clients(), insts, o); err != nil {
+				t.Fatal(err)
+			}
+			for mode, want := range c.want {
+				cmds := f.sent(mode)
+				if len(cmds) == 0 {
+					t.Errorf("no %s command was sent", mode)
+				}
+				for _, cmd := range cmds {
+					if got := aws.ToString(cmd.in.MaxConcurrency); got != want {
+						t.Errorf("%s command %s: MaxConcurrency %q, want %q", mode, cmd.id, got, want)
+					}
+				}
+			}
+		})
+	}
+}

@@ -131,7 +131,7 @@ func (r *runner) hint(code string) string {
 	case script.CodeAuthDataInvalid:
 		return "auth-data-invalid: the agent reads ECS_ENGINE_AUTH_DATA as a whole, and one member of the wrong shape for ECS_ENGINE_AUTH_TYPE makes it ignore every registry's entry; fix or remove the member the error names"
 	case script.CodeParameterThrottled:
-		return "parameter-throttled: the instances read the run's parameter faster than Parameter Store allows (40 GetParameter a second per account and region by default); raise its throughput (the higher-throughput setting of Parameter Store), or rotate fewer instances at once"
+		return "parameter-throttled: the instances read the run's parameter faster than Parameter Store allows (40 GetParameter a second per account and region by default); raise its throughput (the higher-throughput setting of Parameter Store), or rotate fewer instances per run (one cluster at a time)"
 	case script.CodeConfigImmutable:
 		return "config-immutable: ecs.config or its directory has the immutable or append-only attribute (chattr +i / +a), so it cannot be replaced; remove the attribute (chattr -i), or take the instance out of the cluster"
 	case script.CodeLocked:

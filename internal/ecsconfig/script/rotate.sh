@@ -842,7 +842,7 @@ get_parameter() {
 # for the last GetParameter answer.
 parameter_failed() {
 	if (($3)); then
-		fail parameter-throttled "GetParameter $PARAMETER was throttled $4 times in $(($5 / 1000)) s: raise Parameter Store throughput in $REGION (the higher throughput setting), or update fewer instances at once (a smaller batch or MaxConcurrency)"
+		fail parameter-throttled "GetParameter $PARAMETER was throttled $4 times in $(($5 / 1000)) s: raise Parameter Store throughput in $REGION (its higher throughput setting), or rotate fewer instances per run (one cluster at a time)"
 	fi
 	[[ $CURL_RC == 0 ]] || fail parameter-error "cannot reach SSM at $SSM_URL (curl exit $CURL_RC, $4 attempts)"
 	case $1 in

@@ -1,6 +1,7 @@
 package script_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // TestParameterThrottling: a throttled GetParameter is retried with
 // backoff until it succeeds, within the read budget; past the budget the
-// error says to raise the throughput or to send to fewer instances.
+// error says to raise the throughput or to rotate fewer instances per run.
 func TestParameterThrottling(t *testing.T) {
 	f := newFakeAWS(t)
 	cr := cred{"u", "throttled-pass"}
@@ -45,7 +46,7 @@ func TestParameterThrottling(t *testing.T) {
 		d, n := time.Since(start), f.readCount()
 		f.setThrottle(0)
 		if r.res.Code != script.CodeParameterThrottled || !strings.Contains(r.res.Message, "throughput") ||
-			!strings.Contains(r.res.Message, "MaxConcurrency") || !strings.Contains(r.res.Message, paramName) {
+			!strings.Contains(r.res.Message, "one cluster at a time") || !strings.Contains(r.res.Message, paramName) {
 			t.Fatalf("%+v\n%s%s", r.res, r.stdout, r.stderr)
 		}
 		// Waits of at most 0.5 + 1 + 2 s fit the 3 s budget: at least
@@ -74,6 +75,33 @@ func TestReadBudgetParam(t *testing.T) {
 		p.ReadBudget = d
 		if p.Validate() == nil {
 			t.Errorf("read budget %s accepted", d)
+		}
+	}
+}
+
+// TestBackoffIsJittered: each retry waits a random time in a window that
+// doubles from 0.5 s to at most 8 s (full jitter), so a fleet throttled
+// together spreads its retries instead of coming back together.
+func TestBackoffIsJittered(t *testing.T) {
+	out := runFunctions(t, `for n in 1 2 3 4 5 9; do for i in {1..200}; do backoff_ms "$n"; printf '%s %s\n' "$n" "$BACKOFF_MS"; done; done`)
+	windows := map[string]int{"1": 500, "2": 1000, "3": 2000, "4": 4000, "5": 8000, "9": 8000}
+	seen := map[string]map[string]bool{}
+	for _, line := range strings.Fields(strings.ReplaceAll(out, " ", ":")) {
+		n, ms, _ := strings.Cut(line, ":")
+		v, err := strconv.Atoi(ms)
+		if err != nil || v < 0 || v > windows[n] {
+			t.Fatalf("retry %s waits %q ms, want 0-%d", n, ms, windows[n])
+		}
+		if seen[n] == nil {
+			seen[n] = map[string]bool{}
+		}
+		seen[n][ms] = true
+	}
+	for n := range windows {
+		// 200 draws from at least 501 values: a fixed or barely varying
+		// wait shows as a handful of distinct values.
+		if len(seen[n]) < 100 {
+			t.Errorf("retry %s: %d distinct waits in 200, want the window covered at random", n, len(seen[n]))
 		}
 	}
 }
