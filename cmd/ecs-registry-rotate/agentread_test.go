@@ -132,6 +132,46 @@ func TestECSConfigRerunRollbackRestoresTheEarlierRunsInstances(t *testing.T) {
 	}
 }
 
+// A rollback never puts back what a finished rotation replaced: run 1
+// rotates every instance and rolls every service; later one instance is
+// found holding its old file again (put back by hand, or a new instance
+// from an old template). Run 2, with the same credentials, rewrites only
+// that one and fails: its rollback restores that instance alone, leaves the
+// others on run 1's credentials (their backups hold ones run 1 replaced and
+// may have revoked), and says so.
+func TestECSConfigRollbackLeavesAFinishedRunsInstances(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
+	w := newECSWorld(t, awsfake.Instance{OS: awsfake.AL2023}, awsfake.Instance{OS: awsfake.AL2}, awsfake.Instance{OS: awsfake.AL2023})
+	before := w.configs(t)
+	in := w.inputs()
+	if r1 := w.run(t, in); r1.code != 0 || r1.outputs["result"] != "success" {
+		t.Fatalf("run 1: exit %d, result %q\n%s", r1.code, r1.outputs["result"], r1.stdout)
+	}
+	rotated := w.configs(t)
+	w.setConfig(t, 2, before[2])
+	// The registry now refuses every password we know, so run 2's rollout
+	// fails and it rolls back (and the rollback's rollout fails too: only
+	// the files matter here).
+	w.fake.SetRegistryCredentials(w.fake.RegistryHost(), user, "changed-elsewhere-"+newPassword)
+	in["verify-credentials"], in["rollback-on-failure"] = "false", "true"
+	r2 := w.run(t, in)
+	if r2.code != 1 || !strings.Contains(r2.stdout, "Roll back: restore ecs.config on 1 container instances") {
+		t.Fatalf("run 2: exit %d; want 1 and a rollback of the one instance it rewrote\n%s", r2.code, r2.stdout)
+	}
+	after := w.configs(t)
+	for i := range 2 {
+		if after[i] != rotated[i] {
+			t.Errorf("instance %d, which run 1 rotated and run 2 did not touch, was rolled back to:\n%s", i, after[i])
+		}
+	}
+	if after[2] != before[2] {
+		t.Errorf("instance 2, which run 2 rewrote, does not hold its file again:\n%s", after[2])
+	}
+	if line := lineWith(r2.stdout, "the rollback leaves them"); !strings.Contains(line, w.refs[0].InstanceID) || !strings.Contains(line, w.refs[1].InstanceID) {
+		t.Errorf("the log does not name the instances the rollback leaves: %q", line)
+	}
+}
+
 // setConfig replaces instance i's ecs.config before a run.
 func (w *ecsWorld) setConfig(t *testing.T, i int, text string) {
 	t.Helper()

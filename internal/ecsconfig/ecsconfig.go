@@ -267,18 +267,21 @@ func (r Result) Changed() []Instance {
 }
 
 // Continued are the instances an earlier run changed and this one found
-// already holding the credentials, each with that run as its BackupRunID:
-// this run continues that one's rotation when it changed others itself
-// (the earlier run stopped half-way), and its rollback puts their backups
-// back too. Nil when this run changed no instance: a re-run of a finished
+// already holding the credentials, where that run stopped half-way: this
+// run continues its rotation, and its rollback puts their backups back too
+// (each with that run as its BackupRunID). finished says whether the
+// rotation that wrote a file at the given time was finished (every
+// service rolled after it): then the instance is not continued, for its
+// backup holds credentials that a finished rotation replaced and may have
+// revoked. Nil when this run changed no instance: a re-run of a finished
 // rotation has nothing of its own to undo.
-func (r Result) Continued() []Instance {
+func (r Result) Continued(finished func(written time.Time) bool) []Instance {
 	if len(r.Changed()) == 0 {
 		return nil
 	}
 	var out []Instance
 	for _, o := range r.Instances {
-		if o.Status == StatusUnchanged && o.PriorRunID != "" {
+		if o.Status == StatusUnchanged && o.PriorRunID != "" && !finished(o.ConfigWritten) {
 			inst := o.Instance
 			inst.BackupRunID = o.PriorRunID
 			out = append(out, inst)

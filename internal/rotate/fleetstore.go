@@ -198,10 +198,12 @@ func reportInstances(res ecsconfig.Result) []report.Instance {
 // those an earlier run changed that this one continued from that run's
 // backup, and records each one's outcome over the apply's.
 func (f *fleetStore) restore(ctx context.Context) error {
-	changed := append(f.res.Changed(), f.res.Continued()...)
+	continued := f.res.Continued(f.rolledSince)
+	changed := append(f.res.Changed(), continued...)
 	if len(changed) == 0 {
 		return nil
 	}
+	f.sayLeft(continued)
 	f.rep.Group(fmt.Sprintf("Roll back: restore ecs.config on %d container instances", len(changed)))
 	defer f.rep.EndGroup()
 	res, err := ecsconfig.Rollback(ctx, f.clients(), changed, f.options(f.planned.Services, nil))
@@ -219,6 +221,29 @@ func (f *fleetStore) restore(ctx context.Context) error {
 		return fmt.Errorf("restore ecs.config: %w", err)
 	}
 	return nil
+}
+
+// rolledSince says whether every service of the plan was deployed after
+// written (as the plan found them, before this run deployed): the rotation
+// that wrote a file then was finished. An unknown time counts as finished,
+// so that a backup of credentials that may be revoked is not put back.
+func (f *fleetStore) rolledSince(written time.Time) bool {
+	return len(f.planned.DeployedBefore(written)) == 0
+}
+
+// sayLeft names the instances that hold these credentials from an earlier,
+// finished rotation: the rollback leaves them, as it found them.
+func (f *fleetStore) sayLeft(continued []ecsconfig.Instance) {
+	var left []string
+	for _, o := range f.res.Instances {
+		if o.Status == ecsconfig.StatusUnchanged && o.PriorRunID != "" &&
+			!slices.ContainsFunc(continued, func(c ecsconfig.Instance) bool { return c.EC2InstanceID == o.EC2InstanceID }) {
+			left = append(left, o.EC2InstanceID)
+		}
+	}
+	if len(left) > 0 {
+		f.rep.Infof("instances %s held these credentials before this run, written by an earlier rotation that finished (every service rolled after it): the rollback leaves them as they are", strings.Join(left, ", "))
+	}
 }
 
 // undoByHand says how to put back the instances' backups that a cancelled
