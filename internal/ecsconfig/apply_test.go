@@ -614,6 +614,10 @@ func TestRollbackFailureNamesTheInstance(t *testing.T) {
 	if !errors.As(err, &e) || e.Step != StepRollback || !strings.Contains(err.Error(), "no-backup") {
 		t.Fatalf("err = %v", err)
 	}
+	// Failed or not reached, each instance left on the new credentials is named.
+	if want := "still holding the new credentials: " + insts[0].EC2InstanceID + ", " + insts[1].EC2InstanceID; !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to end %q", err, want)
+	}
 	if want := "failed skipped"; statuses(res) != want {
 		t.Errorf("statuses %s", statuses(res))
 	}

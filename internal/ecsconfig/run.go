@@ -76,8 +76,36 @@ func Rollback(ctx context.Context, c Clients, instances []Instance, o Options) (
 	}
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	return r.res, r.batches(ctx, modeRollback)
+	if err := r.batches(ctx, modeRollback); err != nil {
+		return r.res, stillNew{err: err, instances: r.notRestored()}
+	}
+	return r.res, nil
 }
+
+// notRestored are the instances a rollback did not put back: they still
+// hold the new credentials.
+func (r *runner) notRestored() []string {
+	var ids []string
+	for _, o := range r.res.Instances {
+		if o.Status != StatusRestored {
+			ids = append(ids, o.EC2InstanceID)
+		}
+	}
+	return ids
+}
+
+// stillNew is a rollback's error that names every instance left holding
+// the new credentials, failed or not reached.
+type stillNew struct {
+	err       error
+	instances []string
+}
+
+func (e stillNew) Error() string {
+	return fmt.Sprintf("%v; still holding the new credentials: %s", e.err, strings.Join(e.instances, ", "))
+}
+
+func (e stillNew) Unwrap() error { return e.err }
 
 // sendAll sends mode to insts and adds the second deliveries of what it
 // sent, so that every command that runs is waited for.

@@ -247,28 +247,40 @@ func (f *fleetStore) sayLeft(continued []ecsconfig.Instance) {
 }
 
 // undoByHand says how to put back the instances' backups that a cancelled
-// run left, and where they are.
+// run left, and where they are: each instance's own path, which is not
+// /etc/ecs/ecs.config where that is a symlink.
 func (f *fleetStore) undoByHand([]rollout.Deployment, *report.Rollback) string {
-	var ids []string
-	for _, in := range f.out.Instances {
-		if in.FileChanged || in.MaybeChanged {
-			ids = append(ids, in.EC2InstanceID)
-		}
-	}
-	if len(ids) == 0 {
-		return ""
-	}
 	suffix := ".ecs-registry-rotate-" + f.runID + ".bak"
-	config := "/etc/ecs/ecs.config"
+	backups := map[string]string{}
 	for _, o := range f.res.Instances {
 		if strings.HasSuffix(o.Backup, suffix) {
-			config = strings.TrimSuffix(o.Backup, suffix) // the real path, when /etc/ecs/ecs.config is a symlink
-			break
+			backups[o.EC2InstanceID] = o.Backup
 		}
 	}
-	backup := config + suffix
-	return fmt.Sprintf("on instances %s, where %s exists, copy it over %s (keeping that file's mode and owner) and restart the ECS agent (systemctl restart ecs; on Amazon Linux 1: stop ecs; start ecs), then force a new deployment of the services",
-		strings.Join(ids, ", "), backup, config)
+	var order []string
+	byConfig := map[string][]string{}
+	for _, in := range f.out.Instances {
+		if !in.FileChanged && !in.MaybeChanged {
+			continue
+		}
+		config := "/etc/ecs/ecs.config"
+		if b, ok := backups[in.EC2InstanceID]; ok {
+			config = strings.TrimSuffix(b, suffix)
+		}
+		if byConfig[config] == nil {
+			order = append(order, config)
+		}
+		byConfig[config] = append(byConfig[config], in.EC2InstanceID)
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	var where []string
+	for _, config := range order {
+		where = append(where, fmt.Sprintf("on instances %s, where %s exists, copy it over %s",
+			strings.Join(byConfig[config], ", "), config+suffix, config))
+	}
+	return strings.Join(where, "; ") + " (keeping that file's mode and owner) and restart the ECS agent (systemctl restart ecs; on Amazon Linux 1: stop ecs; start ecs), then force a new deployment of the services"
 }
 
 // newRunID names the run's parameter and the instances' backups: unique per
