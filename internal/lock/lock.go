@@ -5,7 +5,8 @@
 // beforehand. Its value names the holder (run id, start, deadline and, under
 // Actions, the run's URL), so the run that finds it held can say who holds
 // it. A lock past its holder's deadline belongs to a run that died (a killed
-// runner never releases it) and is taken over.
+// runner never releases it) and is taken over, by the one run that creates
+// the claim beside it (see takeOver).
 package lock
 
 import (
@@ -165,7 +166,7 @@ func (s *Set) take(ctx context.Context, r Resource) error {
 	name := r.Parameter()
 	var holder Holder
 	for range maxRounds {
-		err := s.create(ctx, r)
+		err := s.createLock(ctx, r)
 		if awserr.Code(err) != "ParameterAlreadyExists" {
 			return err
 		}
@@ -193,13 +194,27 @@ func (s *Set) take(ctx context.Context, r Resource) error {
 // maxRounds bounds take's rounds of create, read and take-over.
 const maxRounds = 4
 
-// takeOver deletes a stale lock and creates ours; false when another run
-// moved first (take then looks again). It reads the lock again just before
-// the delete, so that a lock another run took over meanwhile is not
-// deleted; the create without Overwrite then decides between two runs that
-// both saw the same stale holder.
+// takeOver replaces a stale lock with ours; false when another run moved
+// first (take then looks again). Of the runs that find the same stale lock,
+// only the one that creates its claim (the lock's name + ".takeover",
+// without Overwrite: atomic like the lock itself) may delete it: two runs
+// that each read the stale holder and then deleted would otherwise each
+// delete the other's new lock, and both hold it. The others stop, naming
+// the claimant. A claim outlives its run only if that run died between the
+// claim and the lock: past its deadline it is deleted and the round starts
+// again.
 func (s *Set) takeOver(ctx context.Context, r Resource, stale Holder) (bool, error) {
-	name := r.Parameter()
+	name, claim := r.Parameter(), r.Parameter()+claimSuffix
+	err := s.create(ctx, claim, "ecs-registry-rotate: run "+s.o.Holder.RunID+" is taking over the stale lock "+name+"; deleted once it has")
+	if awserr.Code(err) == "ParameterAlreadyExists" {
+		ours, err := s.claimed(ctx, r, claim)
+		if !ours {
+			return false, err
+		}
+	} else if err != nil {
+		return false, err
+	}
+	defer s.dropClaim(ctx, claim)
 	again, err := s.read(ctx, name)
 	switch {
 	case awserr.Code(err) == "ParameterNotFound":
@@ -212,7 +227,7 @@ func (s *Set) takeOver(ctx context.Context, r Resource, stale Holder) (bool, err
 			return false, awserr.Wrap(err, "ssm:DeleteParameter", "lock "+name)
 		}
 	}
-	if err := s.create(ctx, r); err != nil {
+	if err := s.createLock(ctx, r); err != nil {
 		if awserr.Code(err) == "ParameterAlreadyExists" {
 			return false, nil
 		}
@@ -223,8 +238,48 @@ func (s *Set) takeOver(ctx context.Context, r Resource, stale Holder) (bool, err
 	return true, nil
 }
 
-func (s *Set) create(ctx context.Context, r Resource) error {
-	name := r.Parameter()
+// claimSuffix names the claim beside a lock that a run takes over.
+const claimSuffix = ".takeover"
+
+// claimed handles a claim that exists: true when it is this run's own (its
+// create's answer was lost, and the SDK's retry met it). A live one of
+// another run belongs to the run taking the lock over, which the error
+// names; a stale one is deleted for the next round.
+func (s *Set) claimed(ctx context.Context, r Resource, claim string) (bool, error) {
+	h, err := s.read(ctx, claim)
+	switch {
+	case awserr.Code(err) == "ParameterNotFound":
+		return false, nil
+	case err != nil:
+		return false, err
+	case h.RunID == s.o.Holder.RunID:
+		return true, nil
+	case !s.o.Now().Before(h.Deadline):
+		s.dropClaim(ctx, claim)
+		return false, nil
+	}
+	return false, &HeldError{Resource: r, Parameter: claim, Holder: h}
+}
+
+// dropClaim deletes a claim, even after a cancel: one left behind holds
+// up the takeover of a stale lock until its deadline.
+func (s *Set) dropClaim(ctx context.Context, claim string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if _, err := s.api.DeleteParameter(cctx, &ssm.DeleteParameterInput{Name: aws.String(claim)}); err != nil && awserr.Code(err) != "ParameterNotFound" {
+		s.o.Warn(fmt.Sprintf("could not delete %s (%v): a later takeover of that lock waits until %s unless it is deleted (aws ssm delete-parameter --name %s)",
+			claim, awserr.Wrap(err, "ssm:DeleteParameter", "claim "+claim), s.o.Holder.Deadline.UTC().Format(time.RFC3339), claim))
+	}
+}
+
+// createLock creates r's lock, naming this run.
+func (s *Set) createLock(ctx context.Context, r Resource) error {
+	return s.create(ctx, r.Parameter(), "ecs-registry-rotate: run "+s.o.Holder.RunID+" is changing "+r.String()+"; deleted when the run ends")
+}
+
+// create writes this run's holder to a new parameter name, without
+// Overwrite: ParameterAlreadyExists (unwrapped) when it exists.
+func (s *Set) create(ctx context.Context, name, description string) error {
 	value, err := json.Marshal(s.o.Holder)
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", name, err)
@@ -235,7 +290,7 @@ func (s *Set) create(ctx context.Context, r Resource) error {
 		Type:        ssmtypes.ParameterTypeString,
 		Tier:        ssmtypes.ParameterTierStandard,
 		Overwrite:   aws.Bool(false),
-		Description: aws.String("ecs-registry-rotate: run " + s.o.Holder.RunID + " is changing " + r.String() + "; deleted when the run ends"),
+		Description: aws.String(description),
 	})
 	if err != nil && awserr.Code(err) != "ParameterAlreadyExists" {
 		return awserr.Wrap(err, "ssm:PutParameter", "lock "+name)

@@ -3,7 +3,9 @@ package lock
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,5 +157,145 @@ func TestLockNamesAreValidParameterNames(t *testing.T) {
 	}
 	if got := Cluster("arn:aws:ecs:us-east-1:123456789012:cluster/prod-1").Parameter(); got != Prefix+"cluster/prod-1" {
 		t.Errorf("cluster lock %s", got)
+	}
+}
+
+// meeting lets two runs' n-th reads of a lock happen together: each waits
+// for the other's n-th read, or 2 s when the other never makes one.
+type meeting struct {
+	mu      sync.Mutex
+	arrived map[int]int
+	met     map[int]chan struct{}
+}
+
+func (m *meeting) arrive(n int) {
+	m.mu.Lock()
+	if m.met[n] == nil {
+		m.met[n] = make(chan struct{})
+	}
+	ch := m.met[n]
+	if m.arrived[n]++; m.arrived[n] == 2 {
+		close(ch)
+	}
+	m.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// racer is one run's SSM: its reads of the lock meet the other run's, and
+// when lateDelete is set its delete of the lock waits until the lock names
+// the other run, the worst order for two runs taking over one stale lock.
+type racer struct {
+	*ssm.Client
+	srv        *awsfake.Server
+	lock       string
+	m          *meeting
+	reads      int
+	lateDelete string
+}
+
+func (r *racer) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	if aws.ToString(in.Name) == r.lock {
+		r.reads++
+		r.m.arrive(r.reads)
+	}
+	return r.Client.GetParameter(ctx, in, optFns...)
+}
+
+func (r *racer) DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error) {
+	for deadline := time.Now().Add(2 * time.Second); r.lateDelete != "" && aws.ToString(in.Name) == r.lock && time.Now().Before(deadline); {
+		if v, _ := r.srv.ParameterValue(r.lock); strings.Contains(v, `"runId":"`+r.lateDelete+`"`) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return r.Client.DeleteParameter(ctx, in, optFns...)
+}
+
+// Two runs that find the same stale lock at once: exactly one takes it
+// over, and the other stops before any change, naming it. (Were each to
+// delete what it read as stale and create its own, the later delete would
+// remove the earlier run's new lock, and both would hold it.)
+func TestTwoRunsTakingOverOneStaleLock(t *testing.T) {
+	srv, api := fakeSSM(t)
+	ctx := context.Background()
+	prod := Cluster("prod")
+	if _, err := Acquire(ctx, api, []Resource{prod}, Options{Holder: holder("killed-run", t0), Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(2 * time.Hour)
+	m := &meeting{arrived: map[int]int{}, met: map[int]chan struct{}{}}
+	runs := []string{"run-a", "run-b"}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, id := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &racer{Client: api, srv: srv, lock: prod.Parameter(), m: m}
+			if i == 1 {
+				r.lateDelete = runs[0]
+			}
+			_, errs[i] = Acquire(ctx, r, []Resource{prod}, Options{Holder: holder(id, later), Now: at(later)})
+		}()
+	}
+	wg.Wait()
+	v, _ := srv.ParameterValue(prod.Parameter())
+	var holders, stopped []string
+	for i, err := range errs {
+		var held *HeldError
+		switch {
+		case err == nil:
+			holders = append(holders, runs[i])
+			if !strings.Contains(v, `"runId":"`+runs[i]+`"`) {
+				t.Errorf("%s was told it holds the lock, which names: %s", runs[i], v)
+			}
+		case errors.As(err, &held) && slices.Contains(runs, held.Holder.RunID) && held.Holder.RunID != runs[i]:
+			stopped = append(stopped, runs[i])
+		default:
+			t.Errorf("%s: %v", runs[i], err)
+		}
+	}
+	if len(holders) != 1 || len(stopped) != 1 {
+		t.Fatalf("holders %v, stopped %v: want one of each", holders, stopped)
+	}
+	if names := srv.ParameterNames(); len(names) != 1 {
+		t.Errorf("parameters left: %v, want only the lock (the claim is deleted)", names)
+	}
+}
+
+// A claim whose run died between the claim and the lock is stale past its
+// deadline: the next run deletes it and takes the lock over.
+func TestStaleClaimIsDeleted(t *testing.T) {
+	srv, api := fakeSSM(t)
+	ctx := context.Background()
+	prod := Cluster("prod")
+	for _, name := range []string{prod.Parameter(), prod.Parameter() + claimSuffix} {
+		s := &Set{api: api, o: Options{Holder: holder("killed-run", t0)}}
+		if err := s.create(ctx, name, "left by a killed run"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := t0.Add(2 * time.Hour)
+	if _, err := Acquire(ctx, api, []Resource{prod}, Options{Holder: holder("run-2", later), Now: at(later)}); err != nil {
+		t.Fatalf("Acquire past a stale claim: %v", err)
+	}
+	if names := srv.ParameterNames(); len(names) != 1 || names[0] != prod.Parameter() {
+		t.Errorf("parameters %v, want the lock alone", names)
+	}
+	// A live claim stops the run, naming its run.
+	s := &Set{api: api, o: Options{Holder: holder("claimant", later)}}
+	if err := s.create(ctx, Cluster("dev").Parameter()+claimSuffix, "taking over"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Acquire(ctx, api, []Resource{Cluster("dev")}, Options{Holder: holder("killed-run", t0), Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Acquire(ctx, api, []Resource{Cluster("dev")}, Options{Holder: holder("run-3", later), Now: at(later)})
+	var held *HeldError
+	if !errors.As(err, &held) || held.Holder.RunID != "claimant" {
+		t.Errorf("Acquire while another run claims the stale lock: %v, want it named", err)
 	}
 }
