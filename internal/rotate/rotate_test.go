@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -345,6 +346,13 @@ func TestApplyFailureNamesTheStoresResource(t *testing.T) {
 
 func lockAPI(t *testing.T) *ssm.Client {
 	t.Helper()
+	_, cfg := fakeAWS(t)
+	return ssm.NewFromConfig(cfg)
+}
+
+// fakeAWS starts an awsfake for the test and the SDK config that reaches it.
+func fakeAWS(t *testing.T) (*awsfake.Server, aws.Config) {
+	t.Helper()
 	srv, err := awsfake.Start(awsfake.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +362,7 @@ func lockAPI(t *testing.T) *ssm.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ssm.NewFromConfig(cfg)
+	return srv, cfg
 }
 
 func lockNames(t *testing.T, api *ssm.Client) []string {
