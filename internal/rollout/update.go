@@ -101,7 +101,9 @@ func (u *update) settle(ctx context.Context, attempt int, err, failed error) (*e
 	case attempt >= u.retryer.MaxAttempts() || ctx.Err() != nil:
 		return nil, fmt.Errorf("%w; read back, the service shows no deployment that it started", failed)
 	}
-	u.say(fmt.Sprintf("UpdateService failed without saying whether it was carried out (%v); read back, the service shows no deployment that it started: sending it again", withoutSDKAttempts(err)))
+	if attempt == 1 { // the final error tells of the others
+		u.say(fmt.Sprintf("UpdateService failed without saying whether it was carried out (%v); read back, the service shows no deployment that it started: sending it again", withoutSDKAttempts(err)))
+	}
 	return nil, u.turn(ctx, failed)
 }
 
