@@ -3,7 +3,10 @@ package rollout
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -11,7 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
 )
@@ -307,5 +313,35 @@ func TestDeployCancelledOnTheWayReadsBack(t *testing.T) {
 	}
 	if n := w.s.CallCount("UpdateService"); n != 1 {
 		t.Errorf("%d UpdateService calls, want 1", n)
+	}
+}
+
+// What a failed UpdateService says about its effect decides whether it is
+// read back: only AWS's own refusal proves it was not carried out.
+func TestOutcomeOf(t *testing.T) {
+	answered := func(status int, code string) error {
+		return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+			Err:      &smithy.GenericAPIError{Code: code},
+		}}
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		want outcome
+	}{
+		{"throttled", answered(400, "ThrottlingException"), throttled},
+		{"denied", answered(400, "AccessDeniedException"), refused},
+		{"invalid", answered(400, "InvalidParameterException"), refused},
+		{"server error", answered(500, "ServerException"), unknown},
+		{"unavailable", answered(503, "ServiceUnavailable"), unknown},
+		{"unreadable answer", answered(200, ""), unknown},
+		{"connection ended", &smithyhttp.RequestSendError{Err: io.EOF}, unknown},
+		{"cancelled on the way", &smithy.CanceledError{Err: context.Canceled}, unknown},
+		{"never sent", errors.New("failed to retrieve credentials"), refused},
+	} {
+		if got := outcomeOf(c.err); got != c.want {
+			t.Errorf("%s: outcome %d, want %d", c.name, got, c.want)
+		}
 	}
 }
