@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,8 +119,13 @@ func TestLostAnswerOfTheRollbackMove(t *testing.T) {
 	if !hasStage(w.fake.SecretVersions(w.secretARN), original, "AWSCURRENT") {
 		t.Errorf("AWSCURRENT is not back on %s", original)
 	}
-	if n := strings.Count(strings.Join(w.mutations(), " "), "UpdateService"); n < 4 {
-		t.Errorf("%d UpdateService calls, want the services rolled, then rolled back", n)
+	if n := strings.Count(strings.Join(w.mutations(), " "), "UpdateSecretVersionStage"); n != 1 {
+		t.Errorf("AWSCURRENT moved %d times, want once", n)
+	}
+	// Rolled once by the rollout and once more by the rollback: the move's
+	// lost answer makes no second rollback.
+	if got := updatesByService(w.fake); !maps.Equal(got, map[string]int{"web": 2, "worker": 2}) {
+		t.Errorf("deployments started by service %v, want web and worker rolled, then rolled back, once each", got)
 	}
 	// The rollback's deploy group says which deployment each service got.
 	_, group, _ := strings.Cut(r.stdout, "::group::Roll back: deploy")

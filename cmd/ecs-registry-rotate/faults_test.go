@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/iam"
@@ -152,8 +154,8 @@ var ecsRows = []faultRow{
 
 // notInARun are the table's actions no run in the matrix makes, and why.
 var notInARun = map[string]string{
-	"secretsmanager:UpdateSecretVersionStage": "rollback-on-failure only (rollback_test.go)",
-	"ssm:CancelCommand":                       "only for a command still running when its wait ends (ecsconfig's tests)",
+	"secretsmanager:UpdateSecretVersionStage": "rollback-on-failure only (rollback_test.go, TestLostAnswerOfTheRollbackMove)",
+	"ssm:CancelCommand":                       "only for a command still running when its wait ends (ecsconfig's tests, TestLostAnswerOfCancelCommand)",
 }
 
 // iamAction is the table's action for op in mode.
@@ -289,20 +291,29 @@ func (w *faultWorld) truth(t *testing.T) truth {
 			}
 		}
 	}
-	for _, c := range w.fake.MutatingCalls() {
-		if c.Operation == "UpdateService" {
-			var svc string
-			if m := regexp.MustCompile(`"service":"([^"]+)"`).FindSubmatch(c.Input); m != nil {
-				svc = string(m[1])
-			}
-			if !slices.Contains(tr.services, svc) {
-				tr.services = append(tr.services, svc)
-			}
-		}
+	for svc := range updatesByService(w.fake) {
+		tr.services = append(tr.services, svc)
 	}
 	sort.Strings(tr.services)
 	sort.Strings(tr.instances)
 	return tr
+}
+
+// updatesByService counts, by service, the UpdateService calls that took
+// effect: each is a deployment ECS started.
+func updatesByService(f *awsfake.Server) map[string]int {
+	n := map[string]int{}
+	for _, c := range f.MutatingCalls() {
+		if c.Operation != "UpdateService" {
+			continue
+		}
+		var svc string
+		if m := regexp.MustCompile(`"service":"([^"]+)"`).FindSubmatch(c.Input); m != nil {
+			svc = string(m[1])
+		}
+		n[svc]++
+	}
+	return n
 }
 
 func (tr truth) nothing() bool {
@@ -585,6 +596,9 @@ func TestFaultMatrixLostAnswers(t *testing.T) {
 				if names := w.fake.ParameterNames(); len(names) != 0 {
 					t.Errorf("parameters left: %v", names)
 				}
+				if op == "UpdateService" {
+					checkDeployedOnce(t, w.fake, r)
+				}
 				if w.ecs == nil {
 					if n := len(w.fake.SecretVersions(w.secretARN)); n != 2 || !strings.Contains(w.fake.SecretString(w.secretARN), newPassword) {
 						t.Errorf("%d secret versions, want 2 with the new password current", n)
@@ -607,4 +621,121 @@ func TestFaultMatrixLostAnswers(t *testing.T) {
 			})
 		}
 	}
+}
+
+// checkDeployedOnce checks a run whose UpdateService answers were lost: each
+// service it rolled got one deployment, not one per delivery, and the run
+// followed the deployment the service really has.
+func checkDeployedOnce(t *testing.T, f *awsfake.Server, r result) {
+	t.Helper()
+	services := decodeServices(t, r.outputs["services"])
+	updates := updatesByService(f)
+	if len(updates) != len(services) {
+		t.Errorf("UpdateService took effect on %v, the run reports %d services", updates, len(services))
+	}
+	for _, s := range services {
+		if n := updates[s.Service]; n != 1 {
+			t.Errorf("service %s: %d deployments started, want 1", s.Service, n)
+		}
+		snap, _ := f.ServiceSnapshot("prod", s.Service)
+		if primary := primaryID(snap); s.DeploymentID != primary {
+			t.Errorf("service %s: the run followed deployment %s, the service's PRIMARY is %s", s.Service, s.DeploymentID, primary)
+		}
+	}
+	if !strings.Contains(r.stdout, "UpdateService's answer was lost; following deployment") {
+		t.Errorf("the log does not say which deployment a lost answer started:\n%s", r.stdout)
+	}
+}
+
+func primaryID(s ecstypes.Service) string {
+	for _, d := range s.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			return aws.ToString(d.Id)
+		}
+	}
+	return ""
+}
+
+// lostElsewhere are the changing calls that no row of the matrix makes, and
+// the test that loses their answers.
+var lostElsewhere = map[string]string{
+	"UpdateSecretVersionStage": "TestLostAnswerOfTheRollbackMove (exactlyonce_test.go)",
+	"CancelCommand":            "TestLostAnswerOfCancelCommand",
+}
+
+// Every changing call has its answer lost somewhere: in a row of the matrix,
+// or in the test lostElsewhere names.
+func TestFaultMatrixLostAnswersCoverEveryChange(t *testing.T) {
+	for _, op := range mutatingOps {
+		inRows := slices.ContainsFunc(append(slices.Clone(smRows), ecsRows...), func(r faultRow) bool { return r.op == op })
+		if !inRows && lostElsewhere[op] == "" {
+			t.Errorf("no row of the matrix makes %s, and lostElsewhere names no test that loses its answer", op)
+		}
+	}
+}
+
+// CancelCommand is made only for a command still running when its wait
+// ends: here the wait ends as the run is cancelled while it waits for the
+// apply command. The cancel's answer is lost and the SDK sends it again; the run
+// still tells the truth: the commands it says it cancelled are cancelled,
+// and the error names every instance whose ecs.config was rewritten.
+func TestLostAnswerOfCancelCommand(t *testing.T) {
+	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
+	w := newECSWorld(t)
+	before := w.configs(t)
+	w.fake.LoseAnswer("CancelCommand")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for !waitingForApply(w.fake) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		cancel()
+	}()
+	r := w.runContext(ctx, t, w.inputs())
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	if !strings.Contains(r.stdout, "apply: cancelled command") {
+		t.Fatalf("the run did not cancel the apply command: the test tests nothing:\n%s", r.stdout)
+	}
+	if w.fake.LostAnswers("CancelCommand") == 0 {
+		t.Fatalf("no CancelCommand answer was lost: the test tests nothing (fake calls: %s)", callSummary(w.fake))
+	}
+	if strings.Contains(r.stdout, "could not cancel") {
+		t.Errorf("the run says a cancel failed, though it took effect:\n%s", r.stdout)
+	}
+	said := regexp.MustCompile(`cancelled command (\S+) on`).FindAllStringSubmatch(r.stdout, -1)
+	if len(said) == 0 {
+		t.Errorf("the log does not say which command was cancelled:\n%s", r.stdout)
+	}
+	for _, m := range said {
+		out, err := ssmClient(t, w.fake).ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(m[1])})
+		if err != nil || len(out.Commands) != 1 {
+			t.Fatalf("command %s: %v", m[1], err)
+		}
+		if s := out.Commands[0].Status; s != ssmtypes.CommandStatusCancelled && s != ssmtypes.CommandStatusCancelling {
+			t.Errorf("the run says it cancelled command %s, SSM shows it %s", m[1], s)
+		}
+	}
+	errLine := lineWith(r.stdout, "::error title=run cancelled")
+	for i, c := range w.configs(t) {
+		if c != before[i] && (!strings.Contains(errLine, w.refs[i].InstanceID) || !strings.Contains(errLine, ".bak")) {
+			t.Errorf("instance %s was rewritten, but the error does not say so and where its backup is: %s", w.refs[i].InstanceID, errLine)
+		}
+	}
+	if names := w.fake.ParameterNames(); len(names) != 0 {
+		t.Errorf("parameters left: %v", names)
+	}
+}
+
+// waitingForApply reports whether the run is waiting for its apply command:
+// it asked for the command's invocations after the command's SendCommand
+// was answered.
+func waitingForApply(f *awsfake.Server) bool {
+	calls := f.Calls()
+	sent := slices.IndexFunc(calls, func(c awsfake.Call) bool {
+		return c.Operation == "SendCommand" && c.ErrorCode == "" && strings.Contains(string(c.Input), "ecs-registry-rotate apply")
+	})
+	return sent >= 0 && slices.ContainsFunc(calls[sent:], func(c awsfake.Call) bool { return c.Operation == "ListCommandInvocations" })
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -83,6 +84,25 @@ func TestServiceNamedTwiceIsPlannedOnce(t *testing.T) {
 	}
 	if got := names(p.Services); !slices.Equal(got, []string{"web", "worker"}) {
 		t.Errorf("planned %v, want [web worker] once each", got)
+	}
+}
+
+// A service keeps the ids of its deployments, primary or not: the rollout
+// tells the deployment it starts from them when the answer that names it is
+// lost.
+func TestServiceKeepsItsDeploymentIDs(t *testing.T) {
+	api := &fakeECS{}
+	api.addService("web", ecstypes.LaunchTypeEc2, container("web", "registry.example.com/web:1", "prod/registry"))
+	api.services[0].Deployments = []ecstypes.Deployment{
+		{Id: aws.String("ecs-svc/2"), Status: aws.String("PRIMARY")},
+		{Id: aws.String("ecs-svc/1"), Status: aws.String("ACTIVE")},
+	}
+	p, err := Build(context.Background(), secretsConfig("web"), api, fakeSecrets{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Services[0].DeploymentIDs; !slices.Equal(got, []string{"ecs-svc/2", "ecs-svc/1"}) {
+		t.Errorf("deployment ids %v, want [ecs-svc/2 ecs-svc/1]", got)
 	}
 }
 

@@ -103,6 +103,10 @@ type Service struct {
 	// DeployedAt is when the service's PRIMARY deployment started: tasks
 	// started before the secret's current version pulled with older credentials.
 	DeployedAt time.Time
+	// DeploymentIDs are the ids of the service's deployments when planned:
+	// a deployment the run starts is none of them, even when the answer of
+	// the call that started it was lost.
+	DeploymentIDs []string
 }
 
 // UsesSecret reports whether any container pulls with the secret.

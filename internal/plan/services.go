@@ -235,7 +235,16 @@ func (d discovery) service(s ecstypes.Service, containers []Container) Service {
 		DeploymentConfiguration: s.DeploymentConfiguration,
 		Containers:              containers,
 		DeployedAt:              primaryCreatedAt(s),
+		DeploymentIDs:           deploymentIDs(s),
 	}
+}
+
+func deploymentIDs(s ecstypes.Service) []string {
+	ids := make([]string, 0, len(s.Deployments))
+	for _, d := range s.Deployments {
+		ids = append(ids, aws.ToString(d.Id))
+	}
+	return ids
 }
 
 func (d discovery) taskDefinitions(ctx context.Context, described []ecstypes.Service) (map[string][]Container, error) {

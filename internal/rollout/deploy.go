@@ -3,13 +3,13 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awserr"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
 )
 
@@ -20,6 +20,10 @@ import (
 // PRIMARY deployment in UpdateService's response. It stops at the first error
 // and returns the deployments started before it with the error, so that the
 // caller can still watch and report what it changed.
+//
+// Each deployment lands once: a call that fails without saying whether it
+// was carried out (no answer, a server error) is not sent again before the
+// service is read back, and a deployment it started is followed (see update).
 //
 // Each call first waits for its turn under ECS's UpdateService limit (see
 // Pacer): 50 go at once, then 5 a second. ctx done during that wait stops
@@ -42,7 +46,7 @@ func Deploy(ctx context.Context, api ECS, targets []Target, opts DeployOptions, 
 		if err := pacer.wait(ctx); err != nil {
 			return deps, fmt.Errorf("ecs:UpdateService on %s: not sent, stopped while waiting for its turn under ECS's request limit: %w", describeTarget(t), err)
 		}
-		d, err := deployOne(ctx, api, t, opts, now)
+		d, err := deployOne(ctx, newUpdate(api, t, opts, pacer), now)
 		if err != nil {
 			return deps, err
 		}
@@ -51,7 +55,52 @@ func Deploy(ctx context.Context, api ECS, targets []Target, opts DeployOptions, 
 	return deps, nil
 }
 
-func deployOne(ctx context.Context, api ECS, t Target, opts DeployOptions, now func() time.Time) (Deployment, error) {
+// deployOne sends u's UpdateService until it lands, AWS refuses it, or the
+// attempts run out.
+func deployOne(ctx context.Context, u *update, now func() time.Time) (Deployment, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := u.send(ctx)
+		if err == nil {
+			return started(u.t, out, now)
+		}
+		primary, err := u.afterFailure(ctx, attempt, err)
+		if primary != nil {
+			return deploymentOf(u.t, primary, now), nil
+		}
+		if err != nil {
+			return Deployment{}, err
+		}
+	}
+}
+
+// started is the deployment UpdateService's response names as PRIMARY.
+func started(t Target, out *ecs.UpdateServiceOutput, now func() time.Time) (Deployment, error) {
+	if out.Service == nil {
+		return Deployment{}, fmt.Errorf("ecs:UpdateService on %s: the response has no service", describeTarget(t))
+	}
+	primary := primaryDeployment(out.Service.Deployments)
+	if primary == nil {
+		return Deployment{}, fmt.Errorf("ecs:UpdateService on %s: the response lists no PRIMARY deployment to follow", describeTarget(t))
+	}
+	return deploymentOf(t, primary, now), nil
+}
+
+// deploymentOf is the deployment to follow; its target knows it from now
+// on, so that a redeploy does not take it for its own.
+func deploymentOf(t Target, primary *ecstypes.Deployment, now func() time.Time) Deployment {
+	id := aws.ToString(primary.Id)
+	t.KnownDeployments = append(slices.Clip(t.KnownDeployments), id)
+	return Deployment{
+		Target:         t,
+		DeploymentID:   id,
+		TaskDefinition: aws.ToString(primary.TaskDefinition),
+		DesiredCount:   primary.DesiredCount,
+		StartedAt:      now(),
+	}
+}
+
+// updateInput is the UpdateService call that forces t's new deployment.
+func updateInput(t Target, opts DeployOptions) *ecs.UpdateServiceInput {
 	in := &ecs.UpdateServiceInput{
 		Cluster:            aws.String(t.Cluster),
 		Service:            aws.String(serviceRef(t)),
@@ -60,24 +109,7 @@ func deployOne(ctx context.Context, api ECS, t Target, opts DeployOptions, now f
 	if opts.MinimumHealthyPercent != nil {
 		in.DeploymentConfiguration = withMinimumHealthy(t.DeploymentConfiguration, *opts.MinimumHealthyPercent)
 	}
-	out, err := api.UpdateService(ctx, in)
-	if err != nil {
-		return Deployment{}, awserr.Wrap(err, "ecs:UpdateService", describeTarget(t))
-	}
-	if out.Service == nil {
-		return Deployment{}, fmt.Errorf("ecs:UpdateService on %s: the response has no service", describeTarget(t))
-	}
-	primary := primaryDeployment(out.Service.Deployments)
-	if primary == nil {
-		return Deployment{}, fmt.Errorf("ecs:UpdateService on %s: the response lists no PRIMARY deployment to follow", describeTarget(t))
-	}
-	return Deployment{
-		Target:         t,
-		DeploymentID:   aws.ToString(primary.Id),
-		TaskDefinition: aws.ToString(primary.TaskDefinition),
-		DesiredCount:   primary.DesiredCount,
-		StartedAt:      now(),
-	}, nil
+	return in
 }
 
 // withMinimumHealthy copies the service's configuration so that the caller's

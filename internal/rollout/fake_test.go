@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
 )
@@ -92,9 +93,18 @@ func (w *world) services(tb testing.TB, n int, spec awsfake.Service) []Target {
 		targets = append(targets, Target{
 			Cluster: aws.ToString(snap.ClusterArn), Service: spec.Name, ServiceArn: arn,
 			DeploymentConfiguration: snap.DeploymentConfiguration,
+			KnownDeployments:        deploymentIDs(snap),
 		})
 	}
 	return targets
+}
+
+func deploymentIDs(s ecstypes.Service) []string {
+	var ids []string
+	for _, d := range s.Deployments {
+		ids = append(ids, aws.ToString(d.Id))
+	}
+	return ids
 }
 
 // deploy starts the deployments, or fails the test.

@@ -27,6 +27,14 @@ type Target struct {
 	Cluster                 string // cluster ARN
 	Service                 string // service name
 	ServiceArn              string
+	// KnownDeployments are the ids of the service's deployments before
+	// Deploy: after an UpdateService whose answer was lost, a PRIMARY
+	// deployment that is none of them is the one the call started. The
+	// Deployments Deploy returns add the one each started, so that a
+	// redeploy from them (the rollback's) knows it too. nil: not known, and
+	// a call whose answer was lost is sent again, which may start a second
+	// deployment.
+	KnownDeployments []string
 }
 
 // DeployOptions shape the UpdateService calls.

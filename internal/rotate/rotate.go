@@ -431,6 +431,7 @@ func targets(p plan.Plan) []rollout.Target {
 		out = append(out, rollout.Target{
 			Cluster: s.ClusterARN, Service: s.Name, ServiceArn: s.ARN,
 			DeploymentConfiguration: s.DeploymentConfiguration,
+			KnownDeployments:        s.DeploymentIDs,
 		})
 	}
 	return out
