@@ -5,6 +5,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsfake"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/testenv"
 )
 
@@ -255,8 +259,62 @@ func (w *ecsWorld) backups(t *testing.T, i int) []string {
 	return out
 }
 
+// ssmRun is one invocation of a command on one instance, as SSM lists it.
+type ssmRun struct {
+	command, comment, instance string
+	status                     ssmtypes.CommandInvocationStatus
+	start, end                 time.Time // the plugin's, by SSM's clock
+	result                     script.Result
+}
+
+// ssmRuns lists, over SSM's API, every invocation of every command sent so
+// far, by instance.
+func ssmRuns(t *testing.T, f *awsfake.Server) map[string][]ssmRun {
+	t.Helper()
+	ctx := context.Background()
+	api := ssmClient(t, f)
+	out := map[string][]ssmRun{}
+	cmds := ssm.NewListCommandsPaginator(api, &ssm.ListCommandsInput{})
+	for cmds.HasMorePages() {
+		page, err := cmds.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Commands {
+			invs := ssm.NewListCommandInvocationsPaginator(api, &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+			for invs.HasMorePages() {
+				ip, err := invs.NextPage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, inv := range ip.CommandInvocations {
+					r := ssmRun{command: aws.ToString(c.CommandId), comment: aws.ToString(c.Comment), instance: aws.ToString(inv.InstanceId), status: inv.Status}
+					for _, p := range inv.CommandPlugins {
+						r.start, r.end = aws.ToTime(p.ResponseStartDateTime), aws.ToTime(p.ResponseFinishDateTime)
+						r.result = script.ParseOutput(aws.ToString(p.Output))
+					}
+					if r.end.IsZero() {
+						r.end = time.Now() // still running when listed
+					}
+					out[r.instance] = append(out[r.instance], r)
+				}
+			}
+		}
+	}
+	return out
+}
+
+var (
+	sentRollbackRE = regexp.MustCompile(`rollback: sent command (\S+) to`)
+	secondRE       = regexp.MustCompile(`rollback: command (\S+) is a second delivery of command (\S+) `)
+)
+
 // A rollback whose every SendCommand is delivered twice: each instance gets
-// its original back byte for byte, from its one backup.
+// its original back byte for byte, from its one backup; the log names the
+// second delivery of each rollback command; on each instance no command
+// ran while another SendCommand's did, and the two deliveries of one took
+// turns: the first restored the file and restarted the agent, the second
+// found it restored, so the agent restarted once for the rollback.
 func TestECSConfigRollbackDeliveredTwice(t *testing.T) {
 	t.Parallel() // each has a fake of its own; the instance scripts wait as much as they work
 	w := newECSWorld(t)
@@ -280,6 +338,69 @@ func TestECSConfigRollbackDeliveredTwice(t *testing.T) {
 	for _, in := range decodeInstances(t, r.outputs["instances"]) {
 		if in.Status != "restored" {
 			t.Errorf("instance %s: status %s, want restored", in.EC2InstanceID, in.Status)
+		}
+	}
+
+	runs := ssmRuns(t, w.fake)
+	commentOf := map[string]string{}
+	for _, rs := range runs {
+		for _, x := range rs {
+			commentOf[x.command] = x.comment
+		}
+	}
+	// Each rollback SendCommand ran twice, and the log says so.
+	sent := sentRollbackRE.FindAllStringSubmatch(r.stdout, -1)
+	if len(sent) != len(w.refs) {
+		t.Fatalf("the log names %d rollback commands, want one per instance (a batch each):\n%s", len(sent), r.stdout)
+	}
+	seconds := map[string]string{} // command → its second delivery, as the log names them
+	for _, m := range secondRE.FindAllStringSubmatch(r.stdout, -1) {
+		seconds[m[2]] = m[1]
+	}
+	for _, m := range sent {
+		id := m[1]
+		dup, ok := seconds[id]
+		switch {
+		case !ok:
+			t.Errorf("the log does not name the second delivery of rollback command %s", id)
+		case dup == id || commentOf[dup] == "" || commentOf[dup] != commentOf[id]:
+			t.Errorf("the log names %s as the second delivery of %s; SSM lists it with comment %q, the command with %q", dup, id, commentOf[dup], commentOf[id])
+		}
+	}
+
+	for _, ref := range w.refs {
+		rs := runs[ref.InstanceID]
+		// The two deliveries of one SendCommand (one comment) both start
+		// at once in SSM's view, the script's lock making them take turns
+		// (below); a command of another call never runs beside them.
+		for i, a := range rs {
+			for _, b := range rs[i+1:] {
+				if a.comment != b.comment && a.start.Before(b.end) && b.start.Before(a.end) {
+					t.Errorf("%s: %s (%q, %s to %s) overlapped %s (%q, %s to %s)", ref.InstanceID,
+						a.command, a.comment, a.start.Format("15:04:05.000"), a.end.Format("15:04:05.000"),
+						b.command, b.comment, b.start.Format("15:04:05.000"), b.end.Format("15:04:05.000"))
+				}
+			}
+		}
+		var rollbacks []ssmRun
+		for _, x := range rs {
+			if strings.Contains(x.comment, " rollback ") {
+				rollbacks = append(rollbacks, x)
+			}
+		}
+		if len(rollbacks) != 2 || rollbacks[0].comment != rollbacks[1].comment {
+			t.Errorf("%s: %d rollback invocations, want one command delivered twice: %+v", ref.InstanceID, len(rollbacks), rollbacks)
+			continue
+		}
+		slices.SortFunc(rollbacks, func(a, b ssmRun) int { return a.end.Compare(b.end) })
+		first, second := rollbacks[0], rollbacks[1]
+		if first.status != ssmtypes.CommandInvocationStatusSuccess || first.result.File != script.FileRestored || first.result.Agent != script.AgentRestarted ||
+			second.status != ssmtypes.CommandInvocationStatusSuccess || second.result.File != script.FileRestored || second.result.Agent != script.AgentRestartNotNeeded {
+			t.Errorf("%s: the deliveries did not take turns: the first to end %s file=%s agent=%s, the second %s file=%s agent=%s; want restored and restarted, then restored and restart-not-needed",
+				ref.InstanceID, first.status, first.result.File, first.result.Agent, second.status, second.result.File, second.result.Agent)
+		}
+		if a, _ := w.fake.Agent(ref.InstanceID); a.Restarts != 2 {
+			t.Errorf("%s: the agent restarted %d times, want twice: once for the apply, once for the rollback", ref.InstanceID, a.Restarts)
 		}
 	}
 }

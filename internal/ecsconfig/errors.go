@@ -125,7 +125,7 @@ func (r *runner) hint(code string) string {
 	case "imds-unavailable":
 		return "imds-unavailable: the instance could not get its role's credentials from the instance metadata service (IMDSv2); check its metadata options, or set " + r.inline()
 	case "restart-tool-missing":
-		return "restart-tool-missing: the ECS agent cannot be restarted the way this OS expects (systemctl, or upstart's stop and start)"
+		return "restart-tool-missing: the ECS agent cannot be restarted the way this OS expects (systemctl, or upstart's stop and start); set " + r.o.Setting("restart-agent", "false") + " and restart the agent on the instance yourself after the run"
 	case "auth-type-mismatch":
 		return "auth-type-mismatch: ecs.config already holds other registries' auth data of another ECS_ENGINE_AUTH_TYPE; set `ecs-config-auth-type` to that type"
 	case script.CodeAuthDataInvalid:
@@ -135,7 +135,7 @@ func (r *runner) hint(code string) string {
 	case script.CodeConfigImmutable:
 		return "config-immutable: ecs.config or its directory has the immutable or append-only attribute (chattr +i / +a), so it cannot be replaced; remove the attribute (chattr -i), or take the instance out of the cluster"
 	case script.CodeLocked:
-		return "locked: another run of the script held the instance's lock for longer than this one waits; a command of another rotation may still be running there"
+		return "locked: another run of the script held the instance's lock for longer than this one waits (a command of another rotation may still be running there: the instance's Run Command history shows it), or flock is missing there (the error then says so); run again once that command ended, or install util-linux, which has flock"
 	case script.CodeBackupMismatch:
 		return "backup-mismatch: the backup no longer matches the file it was taken of; restore /etc/ecs/ecs.config by hand"
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -29,6 +30,9 @@ type reply struct {
 	// describes of it (-1: for ever).
 	restart bool
 	back    int
+	// finished is the plugin's ResponseFinishDateTime once the invocation
+	// ended; zero: SSM names none.
+	finished time.Time
 }
 
 func ok(mode, file, agent string) reply {
@@ -281,7 +285,11 @@ func (f *fake) ListCommandInvocations(ctx context.Context, in *ssm.ListCommandIn
 			Status: ssmtypes.CommandInvocationStatusInProgress, StatusDetails: aws.String("InProgress")}
 		if inv.done {
 			ci.Status, ci.StatusDetails = inv.r.status, aws.String(inv.r.details)
-			ci.CommandPlugins = []ssmtypes.CommandPlugin{{Name: aws.String("aws:runShellScript"), Output: aws.String(inv.r.output), ResponseCode: inv.r.code}}
+			p := ssmtypes.CommandPlugin{Name: aws.String("aws:runShellScript"), Output: aws.String(inv.r.output), ResponseCode: inv.r.code}
+			if !inv.r.finished.IsZero() {
+				p.ResponseFinishDateTime = aws.Time(inv.r.finished)
+			}
+			ci.CommandPlugins = []ssmtypes.CommandPlugin{p}
 		}
 		out.CommandInvocations = append(out.CommandInvocations, ci)
 	}

@@ -41,11 +41,13 @@ func (r *runner) params(mode string, inst Instance) script.Params {
 // scriptWaits share the command's executionTimeout between the script's
 // two waits, the read of the parameter (under throttling) and another
 // delivery's lock, so that a script that waits for both still ends before
-// SSM stops it: at most a minute for the read, the rest but a margin for
-// the lock.
+// SSM stops it: for the read at most a minute, half the timeout, and a
+// second less than the timeout but the margin; for the lock the rest but
+// the margin. Under 12 s (a second for each wait, and the margin) each
+// wait is a second and they no longer fit.
 func (r *runner) scriptWaits() (read, lock time.Duration) {
 	exec := r.o.ExecutionTimeout.Truncate(time.Second)
-	read = min(script.DefaultReadBudget, max(time.Second, (exec/2).Truncate(time.Second)))
+	read = min(script.DefaultReadBudget, max(time.Second, min(exec/2, exec-scriptMargin-time.Second).Truncate(time.Second)))
 	lock = max(time.Second, exec-read-scriptMargin)
 	return read, lock
 }
