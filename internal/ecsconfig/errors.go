@@ -2,7 +2,6 @@ package ecsconfig
 
 import (
 	"fmt"
-	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/awsname"
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/ecsconfig/script"
 )
 
 // Steps, as Error names them.
@@ -127,7 +127,7 @@ func (r *runner) hint(code string) string {
 	case "restart-tool-missing":
 		return "restart-tool-missing: the ECS agent cannot be restarted the way this OS expects (systemctl, or upstart's stop and start); set " + r.o.Setting("restart-agent", "false") + " and restart the agent on the instance yourself after the run"
 	case "auth-type-mismatch":
-		return "auth-type-mismatch: ecs.config already holds other registries' auth data of another ECS_ENGINE_AUTH_TYPE; set `ecs-config-auth-type` to that type"
+		return "auth-type-mismatch: ecs.config already holds other registries' auth data of another ECS_ENGINE_AUTH_TYPE; set " + r.o.Setting("ecs-config-auth-type", "dockercfg") + " or " + r.o.Setting("ecs-config-auth-type", "docker") + " to match it"
 	case script.CodeAuthDataInvalid:
 		return "auth-data-invalid: the agent reads ECS_ENGINE_AUTH_DATA as a whole, and one member of the wrong shape for ECS_ENGINE_AUTH_TYPE makes it ignore every registry's entry; fix or remove the member the error names"
 	case script.CodeParameterThrottled:

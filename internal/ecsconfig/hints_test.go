@@ -100,7 +100,7 @@ func TestEveryHintSaysWhatToDo(t *testing.T) {
 		"parameter-denied":     {"ssm:GetParameter", "grant it", "`ecs-config-transport: inline`"},
 		"imds-unavailable":     {"check its metadata options", "`ecs-config-transport: inline`"},
 		"restart-tool-missing": {"`restart-agent: false`", "restart the agent"},
-		"auth-type-mismatch":   {"set `ecs-config-auth-type` to that type"},
+		"auth-type-mismatch":   {"set `ecs-config-auth-type: dockercfg` or `ecs-config-auth-type: docker` to match it"},
 		"auth-data-invalid":    {"ECS_ENGINE_AUTH_DATA", "fix or remove the member the error names"},
 		"parameter-throttled":  {"throughput", "one cluster at a time"},
 		"config-immutable":     {"chattr -i"},

@@ -333,7 +333,11 @@ func (r *runner) runBatch(ctx context.Context, mode, label string, g []Instance)
 				o.PriorRunID = res.prior
 			}
 			if res.pruned > 0 {
-				r.log(fmt.Sprintf("%s: %s: deleted %d older ecs.config backups (they held old credentials; the newest two are kept)", mode, inst.EC2InstanceID, res.pruned))
+				backups := "backups"
+				if res.pruned == 1 {
+					backups = "backup"
+				}
+				r.log(fmt.Sprintf("%s: %s: deleted %d older ecs.config %s (they held old credentials; the newest two are kept)", mode, inst.EC2InstanceID, res.pruned, backups))
 			}
 			succeeded = append(succeeded, inst)
 		case !inv.ended() && waitErr != nil:
