@@ -855,6 +855,42 @@ func TestSendCommandWithoutAnswerIsFollowed(t *testing.T) {
 	}
 }
 
+// A run cancelled while its apply SendCommand was on its way (the command
+// started, the answer never came) still looks for the command, and names
+// the instances it reached as maybe changed: it does not report them as
+// not reached.
+func TestCancelDuringSendCommandNamesTheInstancesItReached(t *testing.T) {
+	insts := fleet(2)
+	f := newFake(t, insts)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.onSend = func(mode string) error {
+		if mode != modeApply {
+			return nil
+		}
+		cancel()
+		return context.Canceled
+	}
+	var l logLines
+	res, err := Apply(ctx, f.clients(), insts, testOptions(&l))
+	if err == nil {
+		t.Fatal("a cancelled apply succeeded")
+	}
+	var reached []string
+	for _, o := range res.Instances {
+		if o.MaybeChanged && o.CommandID != "" {
+			reached = append(reached, o.EC2InstanceID)
+		}
+	}
+	// A batch is a quarter of the fleet: one instance.
+	if len(reached) != 1 || reached[0] != insts[0].EC2InstanceID {
+		t.Errorf("instances named maybe changed: %v, want %s (%+v)", reached, insts[0].EC2InstanceID, res.Instances)
+	}
+	if !strings.Contains(l.String(), "following it") {
+		t.Errorf("the log does not say the command was found:\n%s", l.String())
+	}
+}
+
 // The preflight's keys go to Judge before any change: a refusal fails the
 // preflight on that instance and nothing is changed; keys the rewrite makes
 // live are warned of without failing.

@@ -135,10 +135,17 @@ func (r *runner) sendOne(ctx context.Context, mode string, ids, lines []string) 
 		return c, nil
 	}
 	err = awserr.Wrap(err, "ssm:SendCommand", fmt.Sprintf("%s on instances %s", mode, strings.Join(ids, ", ")))
-	if awserr.Permanent(err) || ctx.Err() != nil {
+	if awserr.Permanent(err) {
 		return nil, err
 	}
-	found, lerr := r.findCommand(ctx, comment)
+	// A run cancelled while SendCommand was on its way still looks: the
+	// command may have started, and the instances it reached must be named.
+	lctx, cancel := ctx, context.CancelFunc(func() {})
+	if ctx.Err() != nil {
+		lctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	}
+	defer cancel()
+	found, lerr := r.findCommand(lctx, comment)
 	if lerr != nil || found == nil {
 		return nil, errors.Join(err, lerr)
 	}

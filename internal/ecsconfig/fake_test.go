@@ -111,6 +111,9 @@ type fake struct {
 	twice map[string]bool
 	// sendErr, when set, fails SendCommand after it started its command.
 	sendErr error
+	// onSend, when set, runs (locked) once SendCommand started its command
+	// of mode; an error it returns is the call's.
+	onSend func(mode string) error
 	// sentWhileRunning pairs the first instance of an apply or rollback
 	// with an instance on which a command still ran when it was sent.
 	sentWhileRunning [][2]string
@@ -195,6 +198,11 @@ func (f *fake) SendCommand(ctx context.Context, in *ssm.SendCommandInput, _ ...f
 		f.start(in, mode)
 	}
 	c := f.start(in, mode)
+	if f.onSend != nil {
+		if err := f.onSend(mode); err != nil {
+			return nil, err
+		}
+	}
 	if f.sendErr != nil {
 		return nil, f.sendErr
 	}
