@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/registryauth"
 )
 
 const testPassword = "pa$$`w0rd'\"&/\\"
@@ -980,5 +982,44 @@ func TestMaxConcurrencyBoundsParameterReads(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A rotated path key with no key for its host beside it is the agent's
+// fallback for the host's other images: the preflight names, in one
+// warning, the instances where that is so, and passes.
+func TestPreflightWarnsOfAPathKeyBeyondItsPrefix(t *testing.T) {
+	insts := fleet(3)
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	f := newFake(t, insts)
+	f.behave = func(mode, id string) reply {
+		if mode != modePreflight {
+			return ok(mode, "updated", "restarted")
+		}
+		keys := `["ghcr.io/org","quay.io"]`
+		if id == insts[1].EC2InstanceID {
+			keys = `["ghcr.io","ghcr.io/org"]`
+		}
+		r := ok(modePreflight, "checked", "not-restarted")
+		r.output = "ecs-registry-rotate: ok mode=preflight file=checked agent=not-restarted written=0 prior=- backup=/etc/ecs/x keys=" + b64(keys) + "\n"
+		return r
+	}
+	var l, warned logLines
+	o := testOptions(&l)
+	o.Warn = warned.add
+	o.RegistryKey = "ghcr.io/org"
+	payload, err := registryauth.Payload("dockercfg", o.RegistryKey, "u", "path-key-Pa55")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Payload = payload
+	if _, err := Apply(context.Background(), f.clients(), insts, o); err != nil {
+		t.Fatal(err)
+	}
+	w := warned.String()
+	if strings.Count(w, "no key for ghcr.io itself") != 1 ||
+		!strings.Contains(w, "on instances "+insts[0].EC2InstanceID+", "+insts[2].EC2InstanceID+", ") ||
+		strings.Contains(w, insts[1].EC2InstanceID) {
+		t.Errorf("want one warning naming %s and %s (not %s), got:\n%s", insts[0].EC2InstanceID, insts[2].EC2InstanceID, insts[1].EC2InstanceID, w)
 	}
 }

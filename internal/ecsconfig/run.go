@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ecs-registry-rotate/ecs-registry-rotate/internal/registryauth"
 )
 
 // Apply writes the auth data into every instance's ecs.config.
@@ -223,6 +225,7 @@ func (r *runner) preflight(ctx context.Context) error {
 		}
 	}
 	if len(failed) == 0 {
+		r.warnBeyondPrefix(cmds, invs)
 		r.log(fmt.Sprintf("preflight: all %d instances passed", len(r.insts)))
 		return nil
 	}
@@ -233,6 +236,27 @@ func (r *runner) preflight(ctx context.Context) error {
 	}
 	r.log(fmt.Sprintf("preflight: %d of %d instances failed; no instance was changed", len(failed), len(r.insts)))
 	return &Error{Step: StepPreflight, Failed: r.inOrder(failed), Total: len(r.insts), Skipped: len(r.insts) - len(failed), Clusters: len(r.clusters)}
+}
+
+// warnBeyondPrefix names the instances whose agent may also use a rotated
+// path key for images of its host outside the path (no key for the host
+// itself): those images are not this run's to roll or verify.
+func (r *runner) warnBeyondPrefix(cmds []*sentCommand, invs map[string]invocation) {
+	var ids []string
+	for _, c := range cmds {
+		for _, id := range c.instances {
+			if !c.duplicate && registryauth.BeyondPrefix(parseOutput(invs[id].output).keys, r.o.RegistryKey) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	key := strings.TrimPrefix(r.o.RegistryKey, "https://")
+	host, _, _ := strings.Cut(key, "/")
+	r.o.Warn(fmt.Sprintf("on instances %s, ECS_ENGINE_AUTH_DATA has no key for %s itself, so for an image of %s that no key's path starts, the agent takes any key of the host, %s among them: such images (outside %s) may pull with the new credentials too, and this run neither rolls nor verifies them; add a key for %s to keep them apart",
+		strings.Join(ids, ", "), host, host, key, key, host))
 }
 
 // agentView judges what the agent of instance id will read after the

@@ -260,3 +260,18 @@ func Judge(keysAfter []string, rotatedKey string, images []string) error {
 	}
 	return e
 }
+
+// BeyondPrefix reports whether the agent may use key, a host/path key,
+// also for images of its host outside the path: keys (the member names
+// after the rewrite) hold no key for the host itself, and for an image no
+// key of the host is a prefix of, the agent takes any key of the host (the
+// one there is, or the first its map yields). Affects leaves those images
+// out, so a rotation of key does not roll or verify them.
+func BeyondPrefix(keys []string, key string) bool {
+	k := stripScheme(key)
+	host, _, hasPath := strings.Cut(k, "/")
+	if !hasPath || k == dockerHubLookupKey {
+		return false
+	}
+	return !slices.ContainsFunc(keys, func(other string) bool { return stripScheme(other) == host })
+}

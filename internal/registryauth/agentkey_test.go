@@ -280,3 +280,37 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+// A path key with no key for its host beside it is the agent's fallback for
+// every image of the host outside the path; a host key, Docker Hub's key or
+// a host key beside the path key keep it to its prefix.
+func TestBeyondPrefix(t *testing.T) {
+	for _, c := range []struct {
+		keys []string
+		key  string
+		want bool
+	}{
+		{[]string{"ghcr.io/org"}, "ghcr.io/org", true},
+		{[]string{"https://ghcr.io/org", "ghcr.io/other"}, "https://ghcr.io/org", true},
+		{[]string{"ghcr.io", "ghcr.io/org"}, "ghcr.io/org", false},
+		{[]string{"https://ghcr.io", "ghcr.io/org"}, "ghcr.io/org", false},
+		{[]string{"ghcr.io"}, "ghcr.io", false},
+		{[]string{"https://index.docker.io/v1/"}, "https://index.docker.io/v1/", false},
+		{[]string{"registry.example.com:5000/team"}, "registry.example.com:5000/team", true},
+	} {
+		if got := BeyondPrefix(c.keys, c.key); got != c.want {
+			t.Errorf("BeyondPrefix(%q, %q) = %v, want %v", c.keys, c.key, got, c.want)
+		}
+		// For a path key the table agrees with the agent's lookup of an
+		// image outside the prefix.
+		k := strings.TrimPrefix(c.key, "https://")
+		host, _, isPath := strings.Cut(k, "/")
+		if !isPath || host == "index.docker.io" {
+			continue
+		}
+		r := Resolve(c.keys, host+"/outside-every-prefix/app:1")
+		if uses := r.Key == k || slices.Contains(r.Ambiguous, k); uses != c.want {
+			t.Errorf("%q, %q: Resolve of an image outside the prefix gives %+v, BeyondPrefix %v", c.keys, c.key, r, c.want)
+		}
+	}
+}
