@@ -48,6 +48,7 @@ func (r *runner) waitAgents(ctx context.Context, insts, watch []Instance) (map[s
 		}
 		err := r.describeAgents(wctx, all, views)
 		if wctx.Err() != nil {
+			r.cutOff(err)
 			return views, r.waitEnded(ctx, "the ECS agents to connect again")
 		}
 		if err != nil {

@@ -1023,3 +1023,23 @@ func TestPreflightWarnsOfAPathKeyBeyondItsPrefix(t *testing.T) {
 		t.Errorf("want one warning naming %s and %s (not %s), got:\n%s", insts[0].EC2InstanceID, insts[2].EC2InstanceID, insts[1].EC2InstanceID, w)
 	}
 }
+
+// A look that the deadline cuts off while it is being retried is named in
+// the timeout's error, when no earlier look failed: the wait may have ended
+// only because that call never got through.
+func TestTimeoutNamesTheLookItCutOff(t *testing.T) {
+	insts := fleet(1)
+	f := newFake(t, insts)
+	var l logLines
+	o := testOptions(&l)
+	o.Timeout = 300 * time.Millisecond
+	f.onList = func(int) error {
+		time.Sleep(o.Timeout + 100*time.Millisecond)
+		return apiErr("ThrottlingException", "Rate exceeded")
+	}
+	_, err := Apply(context.Background(), f.clients(), insts, o)
+	if err == nil || !strings.Contains(err.Error(), "the timeout of 300ms passed") ||
+		!strings.Contains(err.Error(), "the last failed look: ssm:ListCommandInvocations") {
+		t.Fatalf("err = %v, want the timeout and the look it cut off", err)
+	}
+}

@@ -281,6 +281,7 @@ func (r *runner) wait(ctx context.Context, cmds []*sentCommand) (map[string]invo
 			}
 			err := r.list(wctx, c)
 			if wctx.Err() != nil {
+				r.cutOff(err)
 				return merge(cmds), r.waitEnded(ctx, "the SSM commands")
 			}
 			if err != nil {
@@ -352,6 +353,15 @@ func (r *runner) waitEnded(ctx context.Context, what string) error {
 		return err
 	}
 	return nil
+}
+
+// cutOff keeps the error of a look that the deadline cut off (the SDK
+// was still retrying it) when no earlier look failed: the wait may have
+// ended only because that call never got through, and the error names it.
+func (r *runner) cutOff(err error) {
+	if err != nil && r.lastErr == nil {
+		r.lastErr = err
+	}
 }
 
 // list is one ListCommandInvocations of c, page after page.
